@@ -1,0 +1,1 @@
+"""Trace records (sans-IO) and the exporters that render them."""
