@@ -251,9 +251,7 @@ def segmented(draw: st.DrawFn) -> tuple[bytes, list[tuple[int, int]]]:
     bounds = [0, *[c for c in cuts if 0 < c < len(payload)], len(payload)]
     pieces = list(pairwise(bounds))
     extras = draw(
-        st.lists(
-            st.tuples(st.integers(0, len(payload) - 1), st.integers(1, 50)), max_size=10
-        )
+        st.lists(st.tuples(st.integers(0, len(payload) - 1), st.integers(1, 50)), max_size=10)
     )
     pieces += [(s, min(s + n, len(payload))) for s, n in extras]
     return payload, draw(st.permutations(pieces))

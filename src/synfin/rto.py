@@ -28,8 +28,16 @@ MAX_RTO_US = 60_000_000
 class RtoEstimator:
     """SRTT, RTTVAR and RTO of one connection (RFC 6298 sections 2 and 5)."""
 
-    __slots__ = ("_base_rto", "_rto", "_rttvar", "_srtt", "backoffs", "granularity_us",
-                 "max_us", "min_us")
+    __slots__ = (
+        "_base_rto",
+        "_rto",
+        "_rttvar",
+        "_srtt",
+        "backoffs",
+        "granularity_us",
+        "max_us",
+        "min_us",
+    )
 
     def __init__(
         self,
