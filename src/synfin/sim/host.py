@@ -79,7 +79,7 @@ class Host:
         """Install (or replace) the outgoing link towards ``dst``."""
         self._links[dst.packed] = (link, dst)
 
-    def at(self, t_us: int, callback: Callable[[], None]) -> None:
+    def at(self, t_us: int, callback: Callable[[], object]) -> None:
         """Run ``callback`` at virtual time ``t_us``, then poll only this host."""
         self.network.at(t_us, callback, hosts=(self,))
 

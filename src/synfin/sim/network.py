@@ -30,7 +30,8 @@ DEFAULT_MAX_TIME_US = 3_600_000_000
 TIMER_LIVELOCK_LIMIT = 10_000
 """How many times one host's timer may fire at the same microsecond before we call it a bug."""
 
-StepCallback = Callable[[], None]
+Callback = Callable[[], object]
+"""An application callback; its return value is ignored."""
 
 
 class Network:
@@ -50,7 +51,7 @@ class Network:
         self._by_packed: dict[bytes, Host] = {}
         self._dirty: list[Host] = []
         self._faults = FaultPlan()
-        self._step_callbacks: list[tuple[StepCallback, tuple[Host, ...] | None]] = []
+        self._step_callbacks: list[tuple[Callback, tuple[Host, ...] | None]] = []
 
     # -- topology ---------------------------------------------------------------------------
 
@@ -143,21 +144,17 @@ class Network:
 
     # -- application hooks ---------------------------------------------------------------------
 
-    def at(
-        self, t_us: int, callback: Callable[[], None], hosts: Iterable[Host] | None = None
-    ) -> None:
+    def at(self, t_us: int, callback: Callback, hosts: Iterable[Host] | None = None) -> None:
         """Run ``callback`` at virtual time ``t_us``; afterwards poll ``hosts`` (default: all)."""
         self._check_future(t_us)
         targets = tuple(hosts) if hosts is not None else None
         self._queue.push(t_us, partial(self._call_now, callback, targets))
 
-    def after(
-        self, delay_us: int, callback: Callable[[], None], hosts: Iterable[Host] | None = None
-    ) -> None:
+    def after(self, delay_us: int, callback: Callback, hosts: Iterable[Host] | None = None) -> None:
         """Run ``callback`` ``delay_us`` from now (see :meth:`at`)."""
         self.at(self._now + delay_us, callback, hosts)
 
-    def on_step(self, callback: StepCallback, hosts: Iterable[Host] | None = None) -> None:
+    def on_step(self, callback: Callback, hosts: Iterable[Host] | None = None) -> None:
         """Run ``callback`` after every step that did something (a delivery, a timer, a
         callback); afterwards poll ``hosts`` (default: all)."""
         self._step_callbacks.append((callback, tuple(hosts) if hosts is not None else None))
@@ -288,9 +285,7 @@ class Network:
         self.wake(host)
         return True
 
-    def _call_now(
-        self, callback: Callable[[], None], hosts: tuple[Host, ...] | None, t: int
-    ) -> bool:
+    def _call_now(self, callback: Callback, hosts: tuple[Host, ...] | None, t: int) -> bool:
         self._now = t
         callback()
         self._wake_hosts(hosts)
