@@ -318,3 +318,34 @@ def test_same_seed_same_events_same_bytes() -> None:
     assert len(first[2]) > 80
     other = _chatter(2025)
     assert other[2] != first[2]
+
+
+def test_wake_polls_a_host_touched_by_a_scoped_callback() -> None:
+    a, b = FakeStack(A), FakeStack(B)
+    net = _pair(a, b)
+    host_b = net.host(B)
+
+    def touch_b() -> None:
+        b.queue(make_packet(B, A))
+        host_b.wake()
+
+    net.host(A).at(200, touch_b)
+    net.run()
+    assert a.arrival_times() == [1_200]
+
+
+def test_topology_views() -> None:
+    net = _pair(FakeStack(A), FakeStack(B), LinkConfig(delay_us=5))
+    assert [h.address for h in net.hosts] == [A, B]
+    links = net.host(A).links
+    assert list(links) == [B] and links[B].config.delay_us == 5
+    with pytest.raises(KeyError):
+        net.host("10.9.9.9")
+
+
+def test_derived_random_sources_are_reproducible_and_independent() -> None:
+    one, two = Network(seed=7), Network(seed=7)
+    assert one.rng_for("isn:a").random() == two.rng_for("isn:a").random()
+    assert one.rng_for("isn:a").random() != one.rng_for("isn:b").random()
+    assert Network(seed=8).rng_for("isn:a").random() != two.rng_for("isn:a").random()
+    assert one.rng.random() == two.rng.random()
