@@ -46,7 +46,6 @@ TRANSITIONS: dict[tuple[State, State], str] = {
     (S.SYN_RECEIVED, S.FIN_WAIT_1): "CLOSE / snd FIN",
     (S.SYN_RECEIVED, S.LISTEN): "rcv RST (from passive OPEN)",
     (S.SYN_RECEIVED, S.CLOSED): "rcv RST, ABORT or timeout",
-    (S.SYN_RECEIVED, S.CLOSE_WAIT): "rcv ACK of SYN with FIN / snd ACK",
     (S.ESTABLISHED, S.FIN_WAIT_1): "CLOSE / snd FIN",
     (S.ESTABLISHED, S.CLOSE_WAIT): "rcv FIN / snd ACK",
     (S.ESTABLISHED, S.CLOSED): "rcv RST, ABORT or timeout",
