@@ -178,10 +178,10 @@ class Stack:
                      now: int) -> None:
         """A segment for a listening port and no connection: a SYN makes a half-open
         connection (bounded by the SYN queue); anything else follows LISTEN's rules."""
-        if seg.flags & Flags.SYN and not seg.flags & (Flags.ACK | Flags.RST):
-            if listener.syn_queue_full():
-                self._count_drop(now, cid, None, drops.SYN_QUEUE_FULL)
-                return
+        is_syn = seg.flags & Flags.SYN and not seg.flags & (Flags.ACK | Flags.RST)
+        if is_syn and listener.syn_queue_full():
+            self._count_drop(now, cid, None, drops.SYN_QUEUE_FULL)
+            return
         child = self._new_connection(listener.port)
         child.passive = True
         child.state = State.LISTEN  # a clone of the LISTEN TCB (no transition: no record)

@@ -14,13 +14,13 @@ from synfin.errors import CONNECTION_REFUSED, CONNECTION_RESET
 from synfin.reset import reset_for, reset_for_ack
 from synfin.seq import (
     ack_acceptable,
+    segment_acceptable,
     seq_add,
     seq_diff,
     seq_ge,
     seq_gt,
     seq_le,
     seq_lt,
-    segment_acceptable,
 )
 from synfin.states import State
 from synfin.wire.flags import Flags
