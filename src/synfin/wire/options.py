@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from struct import Struct
 from struct import error as StructError
+from typing import Any
 
 from synfin.wire.errors import MalformedSegment
 from synfin.wire.segment import (
@@ -68,6 +69,7 @@ _TIMESTAMPS = Struct("!BBII")
 _NOP_NOP_TIMESTAMPS = Struct("!BBBBII")
 _NOP_NOP_TS_PREFIX = b"\x01\x01\x08\x0a"
 _SACK_BLOCKS = {8 * n: Struct(f"!{2 * n}I") for n in range(1, 5)}
+_SACK_WITH_HEADER = {n: Struct(f"!BB{2 * n}I") for n in range(1, 5)}
 
 _EOL = EolOption()
 _NOP = NopOption()
@@ -93,99 +95,95 @@ def parse_options(data: bytes) -> tuple[TcpOption, ...]:
 def _iter_options(data: bytes) -> list[TcpOption]:
     """Decode options one at a time until the end of ``data`` or an EOL."""
     found: list[TcpOption] = []
-    i = 0
+    at = 0
     end = len(data)
-    while i < end:
-        kind = data[i]
-        if kind == KIND_EOL:
-            if not _is_padding(data, i):
-                found.append(_EOL)
-            break
+    while at < end:
+        kind = data[at]
         if kind == KIND_NOP:
             found.append(_NOP)
-            i += 1
+            at += 1
             continue
-        length = _option_length(data, i)
-        found.append(_decode_option(kind, data[i + 2 : i + length]))
-        i += length
+        if kind == KIND_EOL:
+            if not _is_padding(data, at):
+                found.append(_EOL)
+            break
+        length = data[at + 1] if at + 1 < end else 0
+        if length < 2 or at + length > end:
+            raise _bad_length_octet(data, at)
+        decoder = _DECODERS.get(kind)
+        if decoder is None:
+            found.append(UnknownOption(kind, data[at + 2 : at + length]))
+        else:
+            found.append(decoder(data, at, length))
+        at += length
     return found
 
 
-def _is_padding(data: bytes, i: int) -> bool:
-    """Whether ``data[i:]`` is exactly the zero padding :func:`emit_options` adds after an
-    option list of ``i`` octets."""
-    rest = len(data) - i
-    return rest == -i % 4 and data.count(0, i) == rest
+def _is_padding(data: bytes, at: int) -> bool:
+    """Whether ``data[at:]`` is exactly the zero padding :func:`emit_options` adds after an
+    option list of ``at`` octets."""
+    rest = len(data) - at
+    return rest == -at % 4 and data.count(0, at) == rest
 
 
-def _option_length(data: bytes, i: int) -> int:
-    """The length octet of the option starting at ``i``, checked against the space left."""
-    kind = data[i]
-    if i + 1 >= len(data):
-        raise MalformedSegment("bad-option-length", f"kind {kind} at offset {i}: no length octet")
-    length = data[i + 1]
-    if length < 2:
-        raise MalformedSegment("bad-option-length", f"kind {kind} at offset {i}: length {length}")
-    if i + length > len(data):
-        raise MalformedSegment(
-            "bad-option-length",
-            f"kind {kind} at offset {i}: length {length} runs past the {len(data)} option octets",
-        )
-    return length
+def _bad_length_octet(data: bytes, at: int) -> MalformedSegment:
+    """The error for a length octet that is missing, below 2, or runs past the end."""
+    kind = data[at]
+    if at + 1 >= len(data):
+        return MalformedSegment("bad-option-length", f"kind {kind} at offset {at}: no length")
+    return MalformedSegment(
+        "bad-option-length",
+        f"kind {kind} at offset {at}: length {data[at + 1]} in {len(data)} option octets",
+    )
 
 
-def _decode_option(kind: int, body: bytes) -> TcpOption:
-    """Turn one kind-length-data option (``body`` without kind and length) into a value."""
-    decoder = _DECODERS.get(kind)
-    if decoder is None:
-        return UnknownOption(kind, body)
-    return decoder(body)
+def _wrong_length(name: str, length: int) -> MalformedSegment:
+    return MalformedSegment("bad-option-length", f"{name} option with length {length}")
 
 
-def _wrong_length(name: str, body: bytes) -> MalformedSegment:
-    return MalformedSegment("bad-option-length", f"{name} option with length {len(body) + 2}")
+# Decoders take the option list, the offset of the option's kind octet and its length.
 
 
-def _decode_mss(body: bytes) -> TcpOption:
+def _decode_mss(data: bytes, at: int, length: int) -> TcpOption:
     """MSS, RFC 9293 section 3.7.1: a 16-bit value, length 4."""
-    if len(body) != 2:
-        raise _wrong_length("MSS", body)
-    return MssOption(_U16.unpack(body)[0])
+    if length != 4:
+        raise _wrong_length("MSS", length)
+    return MssOption(_U16.unpack_from(data, at + 2)[0])
 
 
-def _decode_wscale(body: bytes) -> TcpOption:
+def _decode_wscale(data: bytes, at: int, length: int) -> TcpOption:
     """Window scale, RFC 7323 section 2.2: a shift count octet, length 3. Shifts above 14 are
     kept as sent; clamping them is the receiver's business (RFC 7323 section 2.3)."""
-    if len(body) != 1:
-        raise _wrong_length("window scale", body)
-    return WindowScaleOption(body[0])
+    if length != 3:
+        raise _wrong_length("window scale", length)
+    return WindowScaleOption(data[at + 2])
 
 
-def _decode_sack_permitted(body: bytes) -> TcpOption:
+def _decode_sack_permitted(data: bytes, at: int, length: int) -> TcpOption:
     """SACK-permitted, RFC 2018 section 2: no data, length 2."""
-    if body:
-        raise _wrong_length("SACK-permitted", body)
+    if length != 2:
+        raise _wrong_length("SACK-permitted", length)
     return _SACK_PERMITTED
 
 
-def _decode_sack(body: bytes) -> TcpOption:
+def _decode_sack(data: bytes, at: int, length: int) -> TcpOption:
     """SACK, RFC 2018 section 3: one to four pairs of 32-bit edges, length 2 + 8n."""
-    blocks = _SACK_BLOCKS.get(len(body))
+    blocks = _SACK_BLOCKS.get(length - 2)
     if blocks is None:
-        raise _wrong_length("SACK", body)
-    edges = blocks.unpack(body)
+        raise _wrong_length("SACK", length)
+    edges = blocks.unpack_from(data, at + 2)
     return SackOption(tuple(zip(edges[::2], edges[1::2], strict=True)))
 
 
-def _decode_timestamps(body: bytes) -> TcpOption:
+def _decode_timestamps(data: bytes, at: int, length: int) -> TcpOption:
     """Timestamps, RFC 7323 section 3.2: TSval and TSecr, length 10."""
-    if len(body) != 8:
-        raise _wrong_length("timestamps", body)
-    tsval, tsecr = _TWO_U32.unpack(body)
+    if length != 10:
+        raise _wrong_length("timestamps", length)
+    tsval, tsecr = _TWO_U32.unpack_from(data, at + 2)
     return TimestampsOption(tsval, tsecr)
 
 
-_DECODERS: dict[int, Callable[[bytes], TcpOption]] = {
+_DECODERS: dict[int, Callable[[bytes, int, int], TcpOption]] = {
     KIND_MSS: _decode_mss,
     KIND_WSCALE: _decode_wscale,
     KIND_SACK_PERMITTED: _decode_sack_permitted,
@@ -203,70 +201,70 @@ def emit_options(options: tuple[TcpOption, ...]) -> bytes:
     """
     if not options:
         return b""
-    if len(options) == 3 and type(options[0]) is NopOption is type(options[1]):
-        third = options[2]
-        if type(third) is TimestampsOption:  # the common case, see parse_options
-            return _pack(_NOP_NOP_TIMESTAMPS, 1, 1, KIND_TIMESTAMPS, 10, third.tsval, third.tsecr)
-    raw = b"".join(_encode_all(options))
+    try:
+        if len(options) == 3 and type(options[0]) is NopOption is type(options[1]):
+            third = options[2]
+            if type(third) is TimestampsOption:  # the common case, see parse_options
+                return _NOP_NOP_TIMESTAMPS.pack(1, 1, KIND_TIMESTAMPS, 10, third.tsval, third.tsecr)
+        raw = b"".join([_ENCODERS.get(type(opt), _not_an_option)(opt) for opt in options])
+    except (StructError, TypeError) as exc:  # TypeError: a field that is not an int
+        raise ValueError(f"option field out of range in {options}: {exc}") from exc
     if len(raw) > MAX_OPTIONS_LENGTH:
         raise ValueError(f"options take {len(raw)} octets, more than {MAX_OPTIONS_LENGTH}")
+    if EolOption in map(type, options[:-1]):
+        raise ValueError("options after an EOL option would be read as padding")
     return raw + bytes(-len(raw) % 4)
 
 
-def _encode_all(options: tuple[TcpOption, ...]) -> list[bytes]:
-    """Encode each option, refusing options after an EOL (which would be read as padding)."""
-    last = len(options) - 1
-    encoded = []
-    for i, opt in enumerate(options):
-        if type(opt) is EolOption and i != last:
-            raise ValueError("options after an EOL option would be read as padding")
-        encoded.append(encode_option(opt))
-    return encoded
-
-
 def encode_option(opt: TcpOption) -> bytes:
-    """The wire octets of one option, without padding."""
-    match opt:
-        case NopOption():
-            return b"\x01"
-        case TimestampsOption(tsval, tsecr):
-            return _pack(_TIMESTAMPS, KIND_TIMESTAMPS, 10, tsval, tsecr)
-        case SackOption(blocks):
-            return _encode_sack(blocks)
-        case MssOption(mss):
-            return _pack(_MSS, KIND_MSS, 4, mss)
-        case WindowScaleOption(shift):
-            return _pack(_WSCALE, KIND_WSCALE, 3, shift)
-        case SackPermittedOption():
-            return b"\x04\x02"
-        case EolOption():
-            return b"\x00"
-        case UnknownOption(kind, data):
-            return _encode_unknown(kind, data)
-    raise TypeError(f"not a TCP option: {opt!r}")
-
-
-def _encode_sack(blocks: tuple[tuple[int, int], ...]) -> bytes:
-    """SACK, RFC 2018 section 3: kind 5, length 2 + 8n, then the edges."""
-    packer = _SACK_BLOCKS.get(8 * len(blocks))
-    if packer is None:
-        raise ValueError(f"a SACK option holds 1 to 4 blocks, not {len(blocks)}")
-    edges = [edge for block in blocks for edge in block]
-    return bytes((KIND_SACK, 2 + packer.size)) + _pack(packer, *edges)
-
-
-def _encode_unknown(kind: int, data: bytes) -> bytes:
-    """Any other kind, written back as kind, length, data."""
-    if not 2 <= kind <= 255:
-        raise ValueError(f"option kind {kind} cannot carry a length and data")
-    if len(data) > MAX_OPTIONS_LENGTH - 2:
-        raise ValueError(f"option kind {kind} with {len(data)} data octets does not fit")
-    return bytes((kind, len(data) + 2)) + data
-
-
-def _pack(packer: Struct, *values: int) -> bytes:
-    """``packer.pack`` with out-of-range fields reported as ``ValueError``."""
+    """The wire octets of one option, without padding. Raises like :func:`emit_options`."""
     try:
-        return packer.pack(*values)
+        return _ENCODERS.get(type(opt), _not_an_option)(opt)
     except (StructError, TypeError) as exc:
-        raise ValueError(f"option field out of range: {values}") from exc
+        raise ValueError(f"option field out of range in {opt}: {exc}") from exc
+
+
+def _encode_mss(opt: MssOption) -> bytes:
+    return _MSS.pack(KIND_MSS, 4, opt.mss)
+
+
+def _encode_wscale(opt: WindowScaleOption) -> bytes:
+    return _WSCALE.pack(KIND_WSCALE, 3, opt.shift)
+
+
+def _encode_timestamps(opt: TimestampsOption) -> bytes:
+    return _TIMESTAMPS.pack(KIND_TIMESTAMPS, 10, opt.tsval, opt.tsecr)
+
+
+def _encode_sack(opt: SackOption) -> bytes:
+    """SACK, RFC 2018 section 3: kind 5, length 2 + 8n, then the n pairs of edges."""
+    packer = _SACK_WITH_HEADER.get(len(opt.blocks))
+    if packer is None:
+        raise ValueError(f"a SACK option holds 1 to 4 blocks, not {len(opt.blocks)}")
+    return packer.pack(KIND_SACK, packer.size, *[edge for block in opt.blocks for edge in block])
+
+
+def _encode_unknown(opt: UnknownOption) -> bytes:
+    """Any other kind, written back as kind, length, data."""
+    if not 2 <= opt.kind <= 255:
+        raise ValueError(f"option kind {opt.kind} cannot carry a length and data")
+    if len(opt.data) > MAX_OPTIONS_LENGTH - 2:
+        raise ValueError(f"option kind {opt.kind} with {len(opt.data)} octets does not fit")
+    return bytes((opt.kind, len(opt.data) + 2)) + opt.data
+
+
+def _not_an_option(opt: object) -> bytes:
+    raise ValueError(f"not a TCP option: {opt!r}")
+
+
+# Values are typed Any because each encoder takes its own option class.
+_ENCODERS: dict[type, Callable[[Any], bytes]] = {
+    NopOption: lambda _: b"\x01",
+    TimestampsOption: _encode_timestamps,
+    SackOption: _encode_sack,
+    MssOption: _encode_mss,
+    WindowScaleOption: _encode_wscale,
+    SackPermittedOption: lambda _: b"\x04\x02",
+    EolOption: lambda _: b"\x00",
+    UnknownOption: _encode_unknown,
+}
