@@ -186,7 +186,7 @@ class Stack:
         child.passive = True
         child.state = State.LISTEN  # a clone of the LISTEN TCB (no transition: no record)
         child.on_segment(seg, src, now)
-        if child.state is State.SYN_RECEIVED:
+        if child.state not in (State.LISTEN, State.CLOSED):
             listener.syn_queue[child.conn_id] = child
             self._parents[child.conn_id] = listener
             self._register(child)

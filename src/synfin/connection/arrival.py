@@ -23,6 +23,7 @@ from synfin.seq import (
     seq_lt,
 )
 from synfin.states import State
+from synfin.variants import NO_TIME_WAIT, TWO_WAY_HANDSHAKE
 from synfin.wire.flags import Flags
 from synfin.wire.segment import TcpSegment
 
@@ -87,6 +88,9 @@ class Arrival(Timeouts):
         tcb.snd_wnd = seg.window
         tcb.max_snd_wnd = seg.window
         self._set_state(S.SYN_RECEIVED, now)
+        if TWO_WAY_HANDSHAKE in self.config.variants:
+            self._set_state(S.ESTABLISHED, now, "variant two-way-handshake: established "
+                                                "on sending SYN,ACK")
 
     # -- 3.10.7.3 SYN-SENT ----------------------------------------------------------------
 
@@ -126,7 +130,8 @@ class Arrival(Timeouts):
         tcb.max_snd_wnd = tcb.snd_wnd
         tcb.snd_wl1, tcb.snd_wl2 = seg.seq, seg.ack
         self._set_state(S.ESTABLISHED, now)
-        self._ack_soon("ACK of SYN,ACK (handshake step 3)")
+        if TWO_WAY_HANDSHAKE not in self.config.variants:
+            self._ack_soon("ACK of SYN,ACK (handshake step 3)")
         if seg.payload or seg.flags & Flags.FIN:
             self._process_text_and_fin(seg, seq_add(seg.seq, 1), now)
 
@@ -402,7 +407,7 @@ class Arrival(Timeouts):
         self._pending_peer_fin = None
         self.peer_fin = True
         self.tcb.rcv_nxt = seq_add(self.tcb.rcv_nxt, 1)
-        self._ack_soon("ACK of FIN")
+        self._ack_fin(now)
         state = self.state
         if state is S.ESTABLISHED:
             self._set_state(S.CLOSE_WAIT, now)
@@ -414,11 +419,25 @@ class Arrival(Timeouts):
         elif state is S.FIN_WAIT_2:
             self._enter_time_wait(now)
 
+    def _ack_fin(self, now: int) -> None:
+        """ACK the peer's FIN: at once, or with delayed ACK configured, after the delay, so
+        that a prompt CLOSE by the application lets ACK and FIN travel as one FIN,ACK (the
+        three-segment close Linux shows)."""
+        delay = self.config.delayed_ack_us
+        if delay is None or self.state in (S.FIN_WAIT_1, S.FIN_WAIT_2):
+            self._ack_soon("ACK of FIN")
+        elif "delayed-ack" not in self._timers:
+            self._arm("delayed-ack", now + delay, now)
+
     def _enter_time_wait(self, now: int, cause: str = "") -> None:
         """Enter TIME-WAIT: stop other timers and start 2MSL (RFC 9293 3.10.7.4)."""
         for name in list(self._timers):
             self._stop(name, now)
         self._set_state(S.TIME_WAIT, now, cause)
+        if NO_TIME_WAIT in self.config.variants:
+            self._send_ack_now(now, "ACK of FIN")
+            self._close_quietly(now, "variant no-time-wait: TCB deleted at once")
+            return
         self._arm(TIME_WAIT, now + self.config.time_wait_us, now)
 
     def _return_to_listen(self, now: int) -> None:

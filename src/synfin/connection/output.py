@@ -11,6 +11,7 @@ from __future__ import annotations
 from synfin.connection.core import PERSIST, RETRANSMIT, ConnectionCore, Outgoing
 from synfin.seq import SEQ_MOD, seq_add, seq_diff, seq_ge, seq_gt
 from synfin.states import State
+from synfin.variants import TWO_WAY_HANDSHAKE
 from synfin.wire.flags import Flags
 from synfin.wire.segment import (
     MssOption,
@@ -96,6 +97,9 @@ class Output(ConnectionCore):
         self._queue(seg, f"{what} (first)" if first else f"{what} retransmission")
         if not active:
             self._ack_sent(now)
+            if TWO_WAY_HANDSHAKE in self.config.variants:
+                tcb.snd_una = tcb.snd_nxt  # nothing will confirm the SYN,ACK: assume it
+                self._stop(RETRANSMIT, now)
 
     # -- data -----------------------------------------------------------------------------
 
