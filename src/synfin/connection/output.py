@@ -193,9 +193,13 @@ class Output(ConnectionCore):
     # -- ACK, RST, probes -----------------------------------------------------------------
 
     def _flush_ack(self, now: int) -> None:
+        """A pure ACK, ``<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>`` (RFC 9293 3.10.7.4). The RFC's
+        SND.NXT never moves back; ours is rewound by go-back-N after an RTO, so the ACK
+        carries SND.MAX, else the peer, whose RCV.NXT may be past our rewound SND.NXT, would
+        find the ACK's SEQ old, drop it as unacceptable, and never learn what we received."""
         if self._ack_reason:
             reason = self._ack_reason
-            self._queue(self._segment(self.tcb.snd_nxt, Flags.ACK, b"", now), reason)
+            self._queue(self._segment(self.tcb.snd_max, Flags.ACK, b"", now), reason)
             self._ack_sent(now)
 
     def _ack_sent(self, now: int) -> None:
