@@ -185,6 +185,8 @@ class Arrival(Timeouts):
             return
         self._update_ts_recent(seg)
         self._process_text_and_fin(seg, seg.seq, now)
+        if self.state is S.FIN_WAIT_1 and self.fin_acked:
+            self._enter_fin_wait_2(now)  # a FIN,ACK whose FIN was not processed
 
     def _duplicate_syn_in_syn_received(self, seg: TcpSegment, now: int) -> bool:
         """A retransmission of the SYN we already answered: send the SYN,ACK again at once
@@ -280,23 +282,32 @@ class Arrival(Timeouts):
         elif seg.ack == tcb.snd_una:
             self._maybe_duplicate_ack(seg, now)
         self._update_send_window(seg, now)
-        return self._ack_moves_state(now)
+        return self._ack_moves_state(seg, now)
 
-    def _ack_moves_state(self, now: int) -> bool:
+    def _ack_moves_state(self, seg: TcpSegment, now: int) -> bool:
         """FIN-WAIT-1 -> FIN-WAIT-2, CLOSING -> TIME-WAIT, LAST-ACK -> CLOSED once our FIN
-        is acknowledged (3.10.7.4 fifth step). Returns whether processing continues."""
+        is acknowledged (3.10.7.4 fifth step). Returns whether processing continues.
+
+        A segment that acknowledges our FIN and carries the peer's FIN leaves FIN-WAIT-1 in
+        the eighth step instead, straight to TIME-WAIT: "If our FIN has been ACKed (perhaps
+        in this segment), then enter TIME-WAIT" (RFC 9293 3.10.7.4, FIN-WAIT-1 eighth step).
+        """
         if not self.fin_acked:
             return True
         if self.state is S.FIN_WAIT_1:
-            self._set_state(S.FIN_WAIT_2, now)
-            if self.orphaned and self.config.fin_timeout_us is not None:
-                self._arm(FIN_WAIT_2, now + self.config.fin_timeout_us, now)
+            if not seg.flags & Flags.FIN:
+                self._enter_fin_wait_2(now)
         elif self.state is S.CLOSING:
             self._enter_time_wait(now)
         elif self.state is S.LAST_ACK:
             self._set_state(S.CLOSED, now)
             return False
         return True
+
+    def _enter_fin_wait_2(self, now: int) -> None:
+        self._set_state(S.FIN_WAIT_2, now)
+        if self.orphaned and self.config.fin_timeout_us is not None:
+            self._arm(FIN_WAIT_2, now + self.config.fin_timeout_us, now)
 
     def _process_new_ack(self, seg: TcpSegment, now: int) -> None:
         """SND.UNA < SEG.ACK =< SND.NXT: advance SND.UNA, drop acknowledged data, take an
