@@ -1,0 +1,370 @@
+"""The scenario catalogue: every situation of the seed documents, reproducible by name.
+
+Each scenario builds a :class:`~synfin.scenarios.world.World` (client 10.0.0.1, server
+10.0.0.2, 10 ms each way), stages its faults, and runs. ``why`` says what the run shows and
+why TCP does it that way; the ladder diagram shows it happening.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from synfin.config import Config
+from synfin.scenarios.apps import CloseWhen, Script
+from synfin.scenarios.world import CLIENT_IP, CLIENT_PORT, SERVER_IP, SERVER_PORT, World
+from synfin.sim import LinkConfig, all_of, flags_exactly, from_host, has_flags, with_payload
+from synfin.sim.faults import Match
+from synfin.trace.records import Record
+from synfin.variants import NO_TIME_WAIT, TWO_WAY_HANDSHAKE, check_variants
+from synfin.wire import Flags, Packet, TcpSegment
+
+REQUEST = b"GET / HTTP/1.0\r\nHost: synfin\r\n\r\n"
+RESPONSE = b"HTTP/1.0 200 OK\r\nContent-Length: 12\r\n\r\nhello, world"
+GREETING = b"220 synfin ready\r\n"
+SECOND = 1_000_000
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to run a scenario: seed, counterfactual variants, TIME-WAIT length."""
+
+    seed: int = 1
+    variants: frozenset[str] = frozenset()
+    time_wait_us: int | None = None
+
+    def config(self, **changes: object) -> Config:
+        check_variants(self.variants)
+        cfg = Config(variants=self.variants)
+        if self.time_wait_us is not None:
+            cfg = cfg.with_(msl_us=self.time_wait_us // 2)
+        return cfg.with_(**changes) if changes else cfg
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A named, reproducible situation."""
+
+    name: str
+    title: str
+    why: str
+    build: Callable[[Options], World]
+    #: Virtual time to run for at most.
+    max_time_us: int = 200 * SECOND
+    #: Variants that change this scenario's outcome (shown in ``scenario list``).
+    variants: tuple[str, ...] = ()
+
+
+@dataclass
+class ScenarioRun:
+    """The outcome of one run: the world (stacks, apps) and every trace record."""
+
+    scenario: Scenario
+    options: Options
+    world: World
+    records: list[Record] = field(default_factory=list)
+
+
+def run_scenario(scenario: Scenario, options: Options) -> ScenarioRun:
+    """Build and run ``scenario`` to completion (or its time limit)."""
+    world = scenario.build(options)
+    world.net.run(max_time_us=scenario.max_time_us)
+    return ScenarioRun(scenario, options, world, list(world.sink.records))
+
+
+# -- building blocks -------------------------------------------------------------------------
+
+
+def _world(opts: Options, *, client: Config | None = None, server: Config | None = None,
+           link: LinkConfig | None = None) -> World:
+    return World.build(opts.seed, client or opts.config(), server or opts.config(), link)
+
+
+def _request_response(opts: Options, *, client_close: CloseWhen = CloseWhen.AFTER_SEND,
+                       server_close: CloseWhen = CloseWhen.ON_EOF, delay_us: int = 5_000,
+                       client: Config | None = None, server: Config | None = None,
+                       link: LinkConfig | None = None) -> World:
+    """The client sends a request and the server answers; who closes first is a choice."""
+    world = _world(opts, client=client, server=server, link=link)
+    world.serve(Script(RESPONSE, server_close, send_after_receiving=len(REQUEST),
+                       close_delay_us=delay_us))
+    world.open(0, Script(REQUEST, client_close, close_after_receiving=len(RESPONSE),
+                         close_delay_us=delay_us))
+    return world
+
+
+def _first_after(trigger: Match, target: Match) -> Match:
+    """Matches the first ``target`` packet seen after a ``trigger`` packet went by."""
+    seen = [False]
+
+    def match(packet: Packet, sender: str) -> bool:
+        if seen[0] and target(packet, sender):
+            return True
+        if trigger(packet, sender):
+            seen[0] = True
+        return False
+
+    return match
+
+
+PURE_ACK = all_of(flags_exactly(Flags.ACK))
+FROM_CLIENT = from_host(CLIENT_IP)
+FROM_SERVER = from_host(SERVER_IP)
+
+
+def _pure_ack_without_payload() -> Match:
+    def match(packet: Packet, sender: str) -> bool:
+        return PURE_ACK(packet, sender) and not packet.segment.payload
+
+    return match
+
+
+# -- the scenarios ---------------------------------------------------------------------------
+
+
+def normal_lifecycle(opts: Options) -> World:
+    return _request_response(opts)
+
+
+def server_closes_first(opts: Options) -> World:
+    return _request_response(opts, client_close=CloseWhen.ON_EOF,
+                             server_close=CloseWhen.AFTER_SEND)
+
+
+def half_close(opts: Options) -> World:
+    world = _world(opts)
+    body = bytes(range(256)) * 80  # 20 KB the server keeps sending in CLOSE-WAIT
+    world.serve(Script(body, CloseWhen.AFTER_SEND, send_after_receiving=len(REQUEST),
+                       close_after_receiving=len(REQUEST)))
+    world.open(0, Script(REQUEST, CloseWhen.AFTER_SEND))
+    return world
+
+
+def fin_ack_close(opts: Options) -> World:
+    delayed = opts.config(delayed_ack_us=40_000)
+    return _request_response(opts, server=delayed, delay_us=0)
+
+
+def simultaneous_open(opts: Options) -> World:
+    world = _world(opts)
+    script = Script(b"hi", CloseWhen.AT_TIME, close_at=SECOND)
+    world.open(0, script, src=world.client, dst_ip=SERVER_IP, dst_port=6000, local_port=5000)
+    world.open(0, script, src=world.server, dst_ip=CLIENT_IP, dst_port=5000, local_port=6000)
+    return world
+
+
+def simultaneous_close(opts: Options) -> World:
+    world = _world(opts)
+    world.serve(Script(b"bye", CloseWhen.AT_TIME, close_at=SECOND))
+    world.open(0, Script(b"bye", CloseWhen.AT_TIME, close_at=SECOND))
+    return world
+
+
+def lost_syn(opts: Options) -> World:
+    world = _request_response(opts)
+    world.net.drop(all_of(FROM_CLIENT, flags_exactly(Flags.SYN)), nth=1)
+    return world
+
+
+def lost_syn_ack(opts: Options) -> World:
+    world = _world(opts)
+    world.serve(Script(GREETING, CloseWhen.ON_EOF))
+    world.open(0, Script(b"QUIT\r\n", CloseWhen.AFTER_SEND, send_after_receiving=len(GREETING),
+                         close_after_receiving=len(GREETING)))
+    world.net.drop(all_of(FROM_SERVER, flags_exactly(Flags.SYN | Flags.ACK)), nth=1)
+    return world
+
+
+def lost_handshake_ack(opts: Options) -> World:
+    world = _world(opts)
+    world.serve(Script(GREETING, CloseWhen.ON_EOF))
+    world.open(0, Script(b"QUIT\r\n", CloseWhen.AFTER_SEND, send_after_receiving=len(GREETING),
+                         close_after_receiving=len(GREETING)))
+    world.net.drop(all_of(FROM_CLIENT, _pure_ack_without_payload()), nth=1)
+    return world
+
+
+def lost_first_fin(opts: Options) -> World:
+    world = _request_response(opts)
+    world.net.drop(all_of(FROM_CLIENT, has_flags(Flags.FIN)), nth=1)
+    return world
+
+
+def lost_ack_of_fin(opts: Options) -> World:
+    world = _request_response(opts, delay_us=2 * SECOND)
+    client_fin = all_of(FROM_CLIENT, has_flags(Flags.FIN))
+    world.net.drop(_first_after(client_fin, all_of(FROM_SERVER, _pure_ack_without_payload())))
+    return world
+
+
+def lost_last_ack(opts: Options) -> World:
+    world = _request_response(opts)
+    server_fin = all_of(FROM_SERVER, has_flags(Flags.FIN))
+    world.net.drop(_first_after(server_fin, all_of(FROM_CLIENT, _pure_ack_without_payload())))
+    if NO_TIME_WAIT in opts.variants:
+        # The client reconnects from the same port while the server is still in LAST-ACK.
+        world.open(2 * SECOND // 10, Script(REQUEST, CloseWhen.AFTER_SEND,
+                                            close_after_receiving=len(RESPONSE)))
+    return world
+
+
+def old_duplicate_syn(opts: Options) -> World:
+    world = _world(opts)
+    world.serve(Script(GREETING, CloseWhen.ON_EOF))
+    stale = TcpSegment(CLIENT_PORT + 1, SERVER_PORT, 123_456_789, 0, Flags.SYN, 64240)
+    world.net.inject(0, CLIENT_IP, Packet(CLIENT_IP, SERVER_IP, stale))
+    world.net.note("an old duplicate SYN from a connection long gone reaches the server")
+    return world
+
+
+def old_segment_in_time_wait(opts: Options) -> World:
+    world = _request_response(opts, server_close=CloseWhen.ON_EOF)
+    data_from_server = all_of(FROM_SERVER, with_payload())
+    world.net.duplicate(data_from_server, nth=1, copy_delay_us=SECOND)
+    if NO_TIME_WAIT in opts.variants:
+        # The same 4-tuple is reused at once; the delayed copy then lands in the new one.
+        world.open(SECOND // 2, Script(REQUEST, CloseWhen.AFTER_SEND,
+                                       close_after_receiving=len(RESPONSE)))
+    return world
+
+
+def connect_closed_port(opts: Options) -> World:
+    world = _world(opts)
+    world.open(0, Script(REQUEST), dst_port=81)
+    return world
+
+
+def rst_in_established(opts: Options) -> World:
+    world = _world(opts)
+    world.serve(Script(b"x" * 4000, CloseWhen.AT_TIME, close_at=100_000, abort=True))
+    world.open(0, Script(REQUEST, CloseWhen.NEVER))
+    return world
+
+
+def peer_vanishes_fin_wait_2(opts: Options) -> World:
+    world = _world(opts)
+    world.serve(Script(RESPONSE, CloseWhen.NEVER, send_after_receiving=len(REQUEST)))
+    world.open(0, Script(REQUEST, CloseWhen.AFTER_SEND, close_after_receiving=len(RESPONSE)))
+
+    def vanish() -> None:
+        world.net.connect(world.client_host, world.server_host, LinkConfig(loss=1.0))
+        world.net.note("the server host disappears from the network", SERVER_IP)
+
+    world.net.at(SECOND // 2, vanish)
+    return world
+
+
+def close_wait_pileup(opts: Options) -> World:
+    world = _world(opts)
+    world.serve(Script(RESPONSE, CloseWhen.NEVER, send_after_receiving=len(REQUEST)))
+    for i in range(5):
+        world.open(i * 200_000, Script(REQUEST, CloseWhen.AFTER_SEND,
+                                       close_after_receiving=len(RESPONSE)),
+                   local_port=CLIENT_PORT + i)
+    return world
+
+
+def random_loss_transfer(opts: Options) -> World:
+    faults = LinkConfig(delay_us=10_000, loss=0.10, duplicate=0.05, reorder=0.05,
+                        jitter_us=2_000)
+    world = _world(opts, link=faults)
+    up = bytes((i * 7) % 251 for i in range(100_000))
+    down = bytes((i * 13) % 251 for i in range(100_000))
+    world.serve(Script(down, CloseWhen.ON_EOF))
+    world.open(0, Script(up, CloseWhen.AFTER_SEND, close_after_receiving=len(down)))
+    return world
+
+
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in [
+    Scenario("normal-lifecycle", "Three-way handshake, a request and a response, four-way close",
+             "Both ends start CLOSED; the server listens. SYN (seq=x), SYN,ACK (seq=y, ack=x+1), "
+             "ACK (ack=y+1): each side learns the other's initial sequence number and that its "
+             "own was received. The client closes first: FIN, ACK (CLOSE-WAIT: the server may "
+             "still send), the server's FIN, the last ACK; the client waits 2MSL in TIME-WAIT.",
+             normal_lifecycle),
+    Scenario("server-closes-first", "The server closes first and waits in TIME-WAIT",
+             "Either side may close first. The active closer is the one that goes through "
+             "TIME-WAIT: here the server, as an HTTP/1.0 server does after its response.",
+             server_closes_first),
+    Scenario("half-close", "Half-close: data keeps flowing in CLOSE-WAIT",
+             "A FIN only says 'I will send no more'. The client closes after its request; the "
+             "server, in CLOSE-WAIT, keeps sending 20 KB that the client, in FIN-WAIT-2, still "
+             "receives and ACKs. Only then does the server close. This is why the close takes "
+             "four segments: the passive side may have data left.",
+             half_close),
+    Scenario("fin-ack-close", "Three-segment close: ACK and FIN travel together",
+             "When the passive side has nothing left to send and closes at once, its ACK of the "
+             "FIN can wait (delayed ACK) and ride on its own FIN: FIN / FIN,ACK / ACK, and the "
+             "active closer goes FIN-WAIT-1 -> TIME-WAIT directly.",
+             fin_ack_close),
+    Scenario("simultaneous-open", "Simultaneous open: both ends send SYN at once",
+             "Two active OPENs cross: each side in SYN-SENT receives a SYN without ACK, goes to "
+             "SYN-RECEIVED and sends SYN,ACK; each SYN,ACK completes the other side.",
+             simultaneous_open),
+    Scenario("simultaneous-close", "Simultaneous close through CLOSING",
+             "Both applications close at the same moment: each side in FIN-WAIT-1 receives the "
+             "other's FIN before the ACK of its own, enters CLOSING, then TIME-WAIT. Both ends "
+             "wait 2MSL.",
+             simultaneous_close),
+    Scenario("lost-syn", "The first SYN is lost",
+             "No SYN,ACK comes back, so the client's retransmission timer (initial RTO 1 s, RFC "
+             "6298) fires and the SYN is sent again with the same ISN.",
+             lost_syn),
+    Scenario("lost-syn-ack", "The SYN,ACK is lost",
+             "The client retransmits its SYN after 1 s; the server, still in SYN-RECEIVED, sends "
+             "its SYN,ACK again. Under --variant two-way-handshake the server believes it is "
+             "ESTABLISHED and sends data the client (still SYN-SENT) ignores: the two ends "
+             "disagree until both time out.",
+             lost_syn_ack, 60 * SECOND, (TWO_WAY_HANDSHAKE,)),
+    Scenario("lost-handshake-ack", "The third handshake segment (ACK) is lost",
+             "The server stays in SYN-RECEIVED (the only time one sees that state) and "
+             "retransmits its SYN,ACK; the client, already ESTABLISHED, ACKs it again.",
+             lost_handshake_ack),
+    Scenario("lost-first-fin", "The first FIN is lost",
+             "The FIN occupies a sequence number, so it is retransmitted like data until ACKed.",
+             lost_first_fin),
+    Scenario("lost-ack-of-fin", "The ACK of the first FIN is lost",
+             "The client stays in FIN-WAIT-1 and retransmits its FIN; the server, in CLOSE-WAIT, "
+             "sees an old FIN and ACKs it again; the client moves to FIN-WAIT-2.",
+             lost_ack_of_fin),
+    Scenario("lost-last-ack", "The last ACK is lost: why TIME-WAIT exists (reason 1)",
+             "The server in LAST-ACK retransmits its FIN. The client, still in TIME-WAIT, ACKs it "
+             "again and restarts its 2MSL timer. Under --variant no-time-wait the client has "
+             "forgotten the connection: the retransmitted FIN is answered with RST, and a new "
+             "SYN from the same port meets the old connection in LAST-ACK and cannot open.",
+             lost_last_ack, 200 * SECOND, (NO_TIME_WAIT,)),
+    Scenario("old-duplicate-syn", "An old duplicate SYN reaches a listener: why three steps",
+             "A SYN from a connection long gone arrives. The server answers SYN,ACK and waits in "
+             "SYN-RECEIVED; the client has no such connection and answers RST; the server drops "
+             "the half-open connection. Under --variant two-way-handshake the server opens a "
+             "connection nobody wants and hands it to its application.",
+             old_duplicate_syn, 60 * SECOND, (TWO_WAY_HANDSHAKE,)),
+    Scenario("old-segment-in-time-wait", "A delayed old segment meets TIME-WAIT (reason 2)",
+             "A copy of a server data segment is delayed in the network for 1 s. It arrives while "
+             "the client's end of the 4-tuple is in TIME-WAIT, is recognised as old and only "
+             "re-ACKed. Under --variant no-time-wait the client reuses the 4-tuple at once and "
+             "the old segment lands in the new connection's receive window.",
+             old_segment_in_time_wait, 200 * SECOND, (NO_TIME_WAIT,)),
+    Scenario("connect-closed-port", "Connecting to a port nobody listens on",
+             "A SYN to a port with no listener is answered RST,ACK (RFC 9293 3.10.7.1); the "
+             "client reports 'connection refused'.",
+             connect_closed_port),
+    Scenario("rst-in-established", "A connection is reset in ESTABLISHED",
+             "The server's application aborts: a RST with the exact next sequence number. The "
+             "client enters CLOSED at once and reports 'connection reset'; no TIME-WAIT.",
+             rst_in_established),
+    Scenario("peer-vanishes-fin-wait-2", "The peer vanishes while we wait in FIN-WAIT-2",
+             "The protocol puts no timeout on FIN-WAIT-2. The server ACKed the client's FIN and "
+             "then disappeared; the orphaned client connection times out after tcp_fin_timeout "
+             "(60 s, as Linux) instead of waiting forever.",
+             peer_vanishes_fin_wait_2),
+    Scenario("close-wait-pileup", "An application that never closes: CLOSE-WAIT piles up",
+             "Five clients close their connections; the server application never calls close(), "
+             "so each server connection stays in CLOSE-WAIT for good: a resource leak one sees "
+             "in ss as many CLOSE-WAIT lines.",
+             close_wait_pileup, 30 * SECOND),
+    Scenario("random-loss-transfer", "100 KB each way over a bad link",
+             "10% loss, 5% duplication and reordering in both directions. Retransmission, "
+             "reassembly and duplicate detection deliver every byte in order.",
+             random_loss_transfer, 600 * SECOND),
+]}
