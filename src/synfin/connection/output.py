@@ -296,11 +296,21 @@ class Output(ConnectionCore):
     def _ensure_retransmit_timer(self, now: int) -> None:
         """RFC 6298 5.1: start the timer when a segment goes and it is not running."""
         if RETRANSMIT not in self._timers:
-            self._arm(RETRANSMIT, now + self.rto.rto, now)
+            self._arm(RETRANSMIT, self._retransmit_deadline(now), now)
 
     def _restart_retransmit_timer(self, now: int) -> None:
         """RFC 6298 5.3: restart on an ACK of new data."""
-        self._arm(RETRANSMIT, now + self.rto.rto, now)
+        self._arm(RETRANSMIT, self._retransmit_deadline(now), now)
+
+    def _retransmit_deadline(self, now: int) -> int:
+        """now + RTO, but no later than the USER TIMEOUT of the oldest unacknowledged data
+        (RFC 9293 3.10.8, RFC 5482), so the abort comes on time and not up to a backed-off
+        RTO late (as Linux clamps the RTO to TCP_USER_TIMEOUT)."""
+        deadline = now + self.rto.rto
+        ut = self.config.user_timeout_us
+        if ut is not None and self._unacked_since is not None:
+            deadline = min(deadline, max(self._unacked_since + ut, now))
+        return deadline
 
     def _arm_persist(self, now: int) -> None:
         if PERSIST in self._timers:

@@ -61,7 +61,7 @@ class Timeouts(Negotiation):
         self.cc.on_retransmission_timeout(self.flight_size(), tcb.snd_max)
         self._rtt_seq = None  # Karn's rule: no sample from a retransmitted segment
         tcb.snd_nxt = tcb.snd_una
-        self._arm(RETRANSMIT, now + self.rto.rto, now)
+        self._arm(RETRANSMIT, self._retransmit_deadline(now), now)
 
     def _on_persist_timeout(self, now: int) -> None:
         """Probe a zero window and back off (RFC 9293 3.8.6.1, RFC 1122 4.2.2.17)."""
