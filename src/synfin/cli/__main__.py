@@ -1,0 +1,5 @@
+import sys
+
+from synfin.cli import main
+
+sys.exit(main())
