@@ -39,6 +39,13 @@ def write_views(records: Sequence[Record], *, pcap: str | None = None, svg: str 
     return written
 
 
+def check_writable(*paths: str | None) -> None:
+    """Raise :class:`UsageError` for the first path that cannot be written."""
+    for path in paths:
+        if path:
+            _check_writable(path)
+
+
 def _check_writable(path: str) -> None:
     target = Path(path)
     parent = target.parent if str(target.parent) else Path(".")

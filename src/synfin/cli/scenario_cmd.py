@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from synfin.cli.args import Parser, UsageError, seconds_value, seed_value
-from synfin.cli.outputs import write_views
+from synfin.cli.outputs import check_writable, write_views
 from synfin.scenarios import SCENARIOS, Options, ScenarioRun, run_scenario
 from synfin.scenarios.world import CLIENT_IP, SERVER_IP
 from synfin.states import State
@@ -60,6 +60,7 @@ def run_named(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown scenario {args.name!r} (see 'synfin scenario list')")
     time_wait = None if args.time_wait is None else round(args.time_wait * 1_000_000)
     options = Options(args.seed, frozenset(args.variant), time_wait)
+    check_writable(args.pcap, args.svg, args.mermaid, args.trace)
     run = run_scenario(scenario, options)
     print_run(run, unicode=args.unicode, color=args.color, ladder=not args.no_ladder)
     for line in write_views(run.records, pcap=args.pcap, svg=args.svg, mermaid=args.mermaid,
