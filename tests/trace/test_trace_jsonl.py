@@ -13,6 +13,7 @@ from synfin.trace.jsonl import JsonlSink, read_jsonl, record_to_json, write_json
 from synfin.trace.records import (
     LinkEvent,
     Note,
+    Record,
     SegmentDropped,
     SegmentSent,
     StateChange,
@@ -67,7 +68,7 @@ def test_send_carries_packet_fields_and_reason() -> None:
 
 def test_every_event_name() -> None:
     syn = packet(A, ISS_A, 0, Flags.SYN)
-    records = [
+    records: list[Record] = [
         TimerStarted(1, A, CONN_A, "retransmit", 1_000_001),
         TimerStopped(2, A, CONN_A, "retransmit"),
         TimerFired(3, A, CONN_A, "time-wait"),
