@@ -12,6 +12,7 @@ from synfin.connection.core import FIN_WAIT_2, PERSIST, RETRANSMIT, TIME_WAIT
 from synfin.connection.timeouts import Timeouts
 from synfin.errors import CONNECTION_REFUSED, CONNECTION_RESET
 from synfin.reset import reset_for, reset_for_ack
+from synfin.rto import RtoEstimator
 from synfin.seq import (
     ack_acceptable,
     segment_acceptable,
@@ -28,6 +29,8 @@ from synfin.wire.flags import Flags
 from synfin.wire.segment import TcpSegment
 
 S = State
+#: RFC 6298 5.7: the RTO after a SYN (or SYN,ACK) timed out without an RTT sample.
+SYN_TIMEOUT_FALLBACK_US = 3_000_000
 _CLOSING_TEXT_IGNORED = frozenset({S.CLOSE_WAIT, S.CLOSING, S.LAST_ACK, S.TIME_WAIT})
 
 
@@ -316,8 +319,10 @@ class Arrival(Timeouts):
         flight_before = self.flight_size()
         fin_seq = self._fin_seq() if self.fin_queued else None
         advanced = seq_diff(seg.ack, tcb.snd_una)
+        syn_timed_out = False
         if not self._syn_acked():
             advanced -= 1  # the SYN's sequence number
+            syn_timed_out = self._retries > 0
         if fin_seq is not None and seq_gt(seg.ack, fin_seq):
             self.fin_acked = True
             advanced -= 1
@@ -328,6 +333,13 @@ class Arrival(Timeouts):
         self._take_rtt_sample(seg.ack, now)
         self._retries = 0
         self.rto.reset_backoff()
+        if syn_timed_out and self.rto.srtt is None and self.rto.rto < SYN_TIMEOUT_FALLBACK_US:
+            # RFC 6298 5.7: the timer expired awaiting the ACK of our SYN and no RTT sample
+            # came (Karn): "the RTO MUST be re-initialized to 3 seconds when data
+            # transmission begins" (Linux TCP_TIMEOUT_FALLBACK).
+            cfg = self.config
+            self.rto = RtoEstimator(SYN_TIMEOUT_FALLBACK_US, cfg.rto_min_us,
+                                    max(cfg.rto_max_us, SYN_TIMEOUT_FALLBACK_US))
         self._unacked_since = now if self.flight_size() else None
         if self.cc.on_ack(max(advanced, 0), tcb.snd_una, flight_before):
             self._retransmit_first(now, "retransmission (NewReno partial ACK)")
