@@ -17,6 +17,7 @@ from tracefixtures import (
     host_only,
     lifecycle,
     packet,
+    with_late_segment,
 )
 
 from synfin.states import State
@@ -260,3 +261,35 @@ def test_default_hosts_and_formatting() -> None:
     assert format_ms(60_405_000) == "60405.000" and format_ms(1_234) == "1.234"
     assert format_duration(60_000_000) == "60.000s" and format_duration(200_000) == "200.000ms"
     assert render_ladder([]).splitlines()[0].split() == ["ms", "A", "B"]
+
+
+def timed_lines(text: str) -> list[tuple[str, str]]:
+    """(time of the row, line) for every line after the header; blank times inherit."""
+    out = []
+    current = ""
+    for line in text.splitlines()[2:]:
+        current = line[:9].strip() or current
+        out.append((current, line))
+    return out
+
+
+def test_late_segment_is_drawn_again_where_it_lands() -> None:
+    text = render_ladder(with_late_segment())
+    sent = [t for t, line in timed_lines(text) if "(duplicate)" in line]
+    landed = [(t, line) for t, line in timed_lines(text) if "(late, sent 212.000)" in line]
+    assert sent == ["212.000"]
+    assert [t for t, _ in landed] == ["700.000"]
+    mid = landed[0][1].split("|")[1]
+    assert mid.startswith(".") and mid.endswith(".>")
+    assert "PSH,ACK seq=1 ack=1 len=100 (late, sent 212.000)" in mid
+    # Ordinary trips (5 ms) are not late.
+    assert text.count("late,") == 1
+
+
+def test_late_arrival_comes_first_among_events_of_its_instant() -> None:
+    records = with_late_segment()
+    records.append(SegmentDropped(700_000, B, None, None, "no-connection"))
+    timeline = build_timeline(sorted(records, key=lambda r: r.t))
+    at = [e for e in timeline.events if e.t == 700_000]
+    assert isinstance(at[0], Arrow) and at[0].arrival
+    assert isinstance(at[1], Mark) and at[1].text == "[drop: no-connection]"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tracefixtures import A, B, lifecycle
+from tracefixtures import A, B, lifecycle, with_late_segment
 
 from synfin.trace.mermaid import escape, render_mermaid
 from synfin.trace.records import Note
@@ -82,3 +82,9 @@ def test_names_replace_addresses_and_hosts_can_swap() -> None:
     swapped = body(render_mermaid(lifecycle(), hosts=(B, A)))
     assert "    participant A as 10.0.0.2" in swapped
     assert "    B->>A: SYN seq=0" in swapped
+
+
+def test_late_segment_is_noted_where_it_lands() -> None:
+    lines = body(render_mermaid(with_late_segment()))
+    assert "    A->>B: PSH,ACK seq=1 ack=1 len=100 (duplicate)" in lines
+    assert "    Note over B: arrives: PSH,ACK seq=1 ack=1 len=100 (late, sent 212.000)" in lines

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from tracefixtures import A, B, host_only, lifecycle
+from tracefixtures import A, B, host_only, lifecycle, with_late_segment
 
 from synfin.trace.records import Note
 from synfin.trace.svg import COLORS, render_svg
@@ -108,3 +108,15 @@ def test_text_is_escaped() -> None:
 def test_empty_trace_is_still_a_document() -> None:
     root = parse(render_svg([]))
     assert root.tag == f"{NS}svg"
+
+
+def test_late_segment_lands_on_its_arrival_row() -> None:
+    root = parse(render_svg(with_late_segment()))
+    times = {t.text: float(t.get("y", "0")) for t in texts(root) if t.get("class") == "time"}
+    steep = [
+        ln for ln in arrow_lines(root) if float(ln.get("y2", "0")) - float(ln.get("y1", "0")) > 100
+    ]
+    assert len(steep) == 1
+    assert times["212.000"] - 4 <= float(steep[0].get("y1", "0")) < times["217.000"] - 4
+    assert float(steep[0].get("y2", "0")) == times["700.000"] - 4
+    assert len(arrow_lines(root)) == 10  # drawn once, not again at arrival

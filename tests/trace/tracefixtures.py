@@ -155,3 +155,11 @@ def host_only(records: list[Record], host: str) -> list[Record]:
         for r in records
         if not isinstance(r, LinkEvent | Note) and getattr(r, "host", None) == host
     ]
+
+
+def with_late_segment() -> list[Record]:
+    """The lifecycle plus an old copy of the client's first data segment that the link held
+    back for almost half a second (the TIME-WAIT 'old segment' situation)."""
+    old = packet(A, ISS_A + 1, ISS_B + 1, Flags.PSH | Flags.ACK, b"x" * 100)
+    late = LinkEvent(212_000, A, B, old, "duplicate", 700_000, "staged-duplicate")
+    return Run([*lifecycle(), late]).sorted()

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from statistics import median
 from typing import Literal
 
 from synfin.trace.records import (
@@ -66,6 +67,9 @@ TIMER_NAMES: dict[str, str] = {
 
 CHATTY_TIMERS = frozenset({"RTO", "delayed-ACK"})
 
+LATE_US = 1_000
+"""A segment is late when its trip exceeds twice the typical one by at least this much."""
+
 Pair = tuple[int, int]
 """A connection between the two hosts as ``(left port, right port)``; 0 is a listener's ``*``."""
 
@@ -85,6 +89,8 @@ class Arrow:
     lost: bool = False
     note: str = ""
     """What the link did: ``lost: <fault>``, ``duplicate``, ``injected`` or a fault's name."""
+    arrival: bool = False
+    """The second drawing of a late segment, at the time it arrived (``t``), dotted."""
 
     @property
     def text(self) -> str:
@@ -274,7 +280,7 @@ class _Builder:
         if side is None:
             return
         pair = self._pair_of_record(side, record)
-        if not self.wanted(pair):
+        if not self.wanted(pair) and not (self.only is None and _unattributed(record)):
             return
         mark = self._mark_for(side, record)
         if mark is not None:
@@ -320,11 +326,43 @@ class _Builder:
         return Mark(record.t, side, "timer", text) if shown else None
 
     def finish(self) -> Timeline:
-        """The timeline; with several connections, every label starts with its ports."""
+        """The timeline, with late arrivals added; with several connections, every label
+        starts with its ports."""
         pairs = {p for e, p in self.events if isinstance(e, Arrow) and p is not None}
         tag = len(pairs) > 1
-        events = tuple(_tagged(e, p) if tag else e for e, p in self.events)
+        found = self.events + _late_arrivals(self.events)
+        found.sort(key=lambda item: (item[0].t, not _is_arrival(item[0])))
+        events = tuple(_tagged(e, p) if tag else e for e, p in found)
         return Timeline(self.left, self.right, (self.initial[0], self.initial[1]), events)
+
+
+def _unattributed(record: Record) -> bool:
+    """A drop of bytes that belong to no connection (unparsable, no 4-tuple to filter on)."""
+    return isinstance(record, SegmentDropped) and record.packet is None and record.conn is None
+
+
+def _is_arrival(event: Event) -> bool:
+    """Whether ``event`` is the arrival row of a late segment."""
+    return isinstance(event, Arrow) and event.arrival
+
+
+def _late_arrivals(events: list[tuple[Event, Pair | None]]) -> list[tuple[Event, Pair | None]]:
+    """An extra arrow at arrival time for each segment whose trip took more than twice the
+    typical one (and at least :data:`LATE_US` longer), so a delayed segment shows where it
+    lands and not only where it left."""
+    sent = [
+        (e, p) for e, p in events if isinstance(e, Arrow) and e.t_arrive is not None and not e.lost
+    ]
+    trips = [e.t_arrive - e.t for e, _ in sent if e.t_arrive is not None]
+    if not trips:
+        return []
+    typical = median(trips)
+    late: list[tuple[Event, Pair | None]] = []
+    for e, p in sent:
+        if e.t_arrive is not None and e.t_arrive - e.t > max(2 * typical, typical + LATE_US):
+            note = f"late, sent {format_ms(e.t)}"
+            late.append((replace(e, t=e.t_arrive, arrival=True, note=note), p))
+    return late
 
 
 def _tagged(event: Event, pair: Pair | None) -> Event:
@@ -333,16 +371,8 @@ def _tagged(event: Event, pair: Pair | None) -> Event:
         return event
     tag = ":".join(str(p) if p else "*" for p in pair)
     if isinstance(event, Arrow):
-        return Arrow(
-            event.t,
-            event.t_arrive,
-            event.rightward,
-            f"{tag} {event.label}",
-            event.packet,
-            event.lost,
-            event.note,
-        )
-    return Mark(event.t, event.side, event.kind, f"{tag} {event.text}")
+        return replace(event, label=f"{tag} {event.label}")
+    return replace(event, text=f"{tag} {event.text}")
 
 
 def _pair_filter(conn: ConnId | None, left: str) -> Pair | None:
@@ -453,10 +483,12 @@ class Glyphs:
     right_head: str
     left_head: str
     lost: str
+    late: str
+    """The shaft of a late segment's arrival."""
 
 
-ASCII = Glyphs("|", "-", ">", "<", "X")
-UNICODE = Glyphs("│", "─", "▶", "◀", "✕")
+ASCII = Glyphs("|", "-", ">", "<", "X", ".")
+UNICODE = Glyphs("│", "─", "▶", "◀", "✕", "┈")
 
 ANSI = {
     "state": "\x1b[1;32m",
@@ -617,11 +649,12 @@ def draw_arrow(arrow: Arrow, width: int, glyphs: Glyphs = ASCII) -> str:
     """The ``width`` characters between the timelines for one arrow.
 
     ``------ SYN seq=0 ------>``, ``<--- ACK seq=1 ack=1 ----``, and for a lost segment
-    ``---- FIN seq=5 ----X lost: drop-fin`` (mirrored when it travels right to left).
+    ``---- FIN seq=5 ----X lost: drop-fin`` (mirrored when it travels right to left), and
+    for the arrival of a late segment ``..... ACK seq=1 ack=1 (late, sent 30.000) ....>``.
     """
     body = f" {arrow.text} "
     if not arrow.lost:
-        shaft = _shaft(body, width - 1, glyphs.dash)
+        shaft = _shaft(body, width - 1, glyphs.late if arrow.arrival else glyphs.dash)
         return shaft + glyphs.right_head if arrow.rightward else glyphs.left_head + shaft
     tail = f" {arrow.note} "
     span = max(len(body) + 4, min(width - 4, width - len(tail)))

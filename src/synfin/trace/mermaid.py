@@ -2,8 +2,10 @@
 
 Each host is a ``participant`` (ids ``A`` and ``B``, shown by address or the given names);
 each segment is a message ``A->>B: SYN seq=0`` in the order it was sent; a lost segment is
-``A--xB: FIN,ACK seq=101 ack=1 (lost: drop-fin)``; state changes are ``Note over A: SYN-SENT``;
-timers, user calls and drops are notes beside their host's lifeline; narration spans both.
+``A--xB: FIN,ACK seq=101 ack=1 (lost: drop-fin)``; a segment that arrives late is also noted
+where it lands (``Note over B: arrives: ACK seq=1 ack=1 (late, sent 30.000)``); state changes
+are ``Note over A: SYN-SENT``; timers, user calls and drops are notes beside their host's
+lifeline; narration spans both.
 
 Text is escaped with Mermaid's entity codes (``#59;`` for ``;``, ``#35;`` for ``#``, ``#lt;``
 and ``#gt;`` for angle brackets) so that no label can break the diagram.
@@ -81,6 +83,8 @@ def _statement(event: Arrow | Mark | Caption) -> str:
 def _message(arrow: Arrow) -> str:
     """``A->>B: label`` for a delivered segment, ``A--xB: label (lost: fault)`` for a lost one."""
     src, dst = IDS if arrow.rightward else IDS[::-1]
+    if arrow.arrival:
+        return f"Note over {dst}: {escape(f'arrives: {arrow.text}')}"
     if arrow.lost:
         return f"{src}--x{dst}: {escape(f'{arrow.label} ({arrow.note})')}"
     return f"{src}->>{dst}: {escape(arrow.text)}"

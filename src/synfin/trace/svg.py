@@ -99,6 +99,21 @@ class _Geometry:
             return TOP
         return before[1] + min((t - before[0]) * self.scale, MAX_STEP)
 
+    def first_arrow_y(self, t: int, default: float) -> float:
+        """The y of the first row of instant ``t`` that carries an arrow."""
+        for row, y in zip(self.rows, self.row_y, strict=True):
+            if row.t == t and row.arrow is not None and not row.arrow.arrival:
+                return y
+        return default
+
+    def arrival_row_y(self, arrow: Arrow) -> float | None:
+        """The y of the row where a late ``arrow`` is drawn again on arrival, if it is late."""
+        for row, y in zip(self.rows, self.row_y, strict=True):
+            again = row.arrow
+            if again is not None and again.arrival and _same_trip(again, arrow):
+                return y
+        return None
+
     def _between(self, t: int, start: tuple[int, float], end: tuple[int, float]) -> float:
         """Interpolate inside a gap; a compressed gap keeps the true scale near both of its
         ends (so a segment sent just before it still slopes right) and squeezes the middle."""
@@ -113,6 +128,15 @@ class _Geometry:
         edge_us = edge / self.scale
         frac = (t - t0 - edge_us) / (t1 - t0 - 2 * edge_us)
         return y0 + edge + (y1 - y0 - 2 * edge) * frac
+
+
+def _same_trip(again: Arrow, arrow: Arrow) -> bool:
+    """Whether ``again`` is the arrival drawing of ``arrow``."""
+    return (
+        again.t == arrow.t_arrive
+        and again.packet is arrow.packet
+        and again.rightward == arrow.rightward
+    )
 
 
 def render_svg(
@@ -156,7 +180,7 @@ def _geometry(timeline: Timeline, rows: list[Row]) -> _Geometry:
     """Lay the diagram out: column widths from the texts, row heights from the times."""
     left_w = _text_width([timeline.initial[LEFT], *(r.left.text for r in rows if r.left)])
     right_w = _text_width([timeline.initial[1], *(r.right.text for r in rows if r.right)])
-    labels = [_arrow_text(r.arrow) for r in rows if r.arrow] + [
+    labels = [_arrow_text(r.arrow) for r in rows if r.arrow and not r.arrow.arrival] + [
         r.caption for r in rows if r.caption is not None
     ]
     lane = max(360.0, _text_width(labels) + 80.0)
@@ -266,7 +290,7 @@ def _row_elements(row: Row, y: float, geo: _Geometry) -> list[str]:
     out: list[str] = []
     if row.caption is not None:
         out.append(_caption(row.caption, y, geo))
-    if row.arrow is not None:
+    if row.arrow is not None and not row.arrow.arrival:
         out.extend(_arrow(row.arrow, y, geo))
     for mark in (row.left, row.right):
         if mark is not None:
@@ -306,14 +330,25 @@ def _state_box(side: int, text: str, y: float, geo: _Geometry) -> str:
 
 
 def _arrow(arrow: Arrow, y: float, geo: _Geometry) -> list[str]:
-    """A sloped arrow from send to arrival; a lost one is red, dashed, and ends in an X."""
+    """A sloped arrow from send to arrival; a lost one is red, dashed, and ends in an X.
+
+    The second arrow of an instant is drawn a row lower and ends as much lower, so arrows
+    sent together stay parallel; a late arrow ends on the row of its arrival."""
     x1, x2 = (geo.x_left, geo.x_right) if arrow.rightward else (geo.x_right, geo.x_left)
+    shift = y - geo.first_arrow_y(arrow.t, y)
     if arrow.lost:
-        y_end = geo.y_at(arrow.t + geo.latency) if geo.latency else y
+        y_end = geo.y_at(arrow.t + geo.latency) + shift
         x2, y2 = x1 + (x2 - x1) * 0.6, y + (max(y_end, y) - y) * 0.6
+    elif arrow.t_arrive is not None:
+        landing = geo.arrival_row_y(arrow)
+        y2 = max(geo.y_at(arrow.t_arrive) + shift if landing is None else landing, y)
     else:
-        y2 = max(geo.y_at(arrow.t_arrive), y) if arrow.t_arrive is not None else y
-    out = [_line(x1, y, x2, y2, arrow.lost), _label(arrow, x1, y, x2, y2)]
+        y2 = y
+    steep = y2 - y > 2.5 * TRIP_PX
+    out = [
+        _line(x1, y, x2, y2, arrow.lost),
+        _label(arrow, (x1, y), (x2, y2), 0.2 if steep else 0.5),
+    ]
     if arrow.lost:
         out.append(_cross(x2, y2))
     return out
@@ -328,10 +363,12 @@ def _line(x1: float, y1: float, x2: float, y2: float, lost: bool) -> str:
     return f'<line x1="{x1:.1f}" y1="{y1:.1f}" x2="{x2:.1f}" y2="{y2:.1f}" {style}/>'
 
 
-def _label(arrow: Arrow, x1: float, y1: float, x2: float, y2: float) -> str:
-    """The arrow's label at its middle, along its slope, readable left to right (below the
-    line for a lost segment, whose short dashed line often crosses the next arrow)."""
-    mx, my = (x1 + x2) / 2, (y1 + y2) / 2
+def _label(arrow: Arrow, start: tuple[float, float], end: tuple[float, float], at: float) -> str:
+    """The arrow's label at fraction ``at`` of its length (the middle, or near the sender for
+    a steep, late arrow), along its slope and readable left to right; below the line for a
+    lost segment, whose short dashed line often crosses the next arrow."""
+    (x1, y1), (x2, y2) = start, end
+    mx, my = x1 + (x2 - x1) * at, y1 + (y2 - y1) * at
     angle = math.degrees(math.atan2(y2 - y1, x2 - x1))
     if x2 < x1:
         angle = math.degrees(math.atan2(y1 - y2, x1 - x2))
