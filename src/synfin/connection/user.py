@@ -128,7 +128,10 @@ class UserCalls(Arrival):
             raise LocalError(CONNECTION_DOES_NOT_EXIST)
         self._outbox.clear()
         if state in _RST_ON_ABORT:
-            self._send_rst(self.tcb.snd_nxt, now, "ABORT (RFC 9293 3.10.5)")
+            # <SEQ=SND.NXT><CTL=RST> (3.10.5). The RFC's SND.NXT never moves back; ours is
+            # rewound by go-back-N, and a RST before the peer's RCV.NXT would be dropped as out
+            # of its window (3.10.7.4 second step), so the RST carries SND.MAX.
+            self._send_rst(self.tcb.snd_max, now, "ABORT (RFC 9293 3.10.5)")
         self._close_quietly(now, "ABORT")
         self._wake()
 
