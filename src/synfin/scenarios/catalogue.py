@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 
 from synfin.config import Config
 from synfin.scenarios.apps import CloseWhen, Script
-from synfin.scenarios.world import CLIENT_IP, CLIENT_PORT, SERVER_IP, SERVER_PORT, World
+from synfin.scenarios.world import (
+    CLIENT_IP,
+    CLIENT_PORT,
+    DEFAULT_DELAY_US,
+    SERVER_IP,
+    SERVER_PORT,
+    World,
+)
 from synfin.sim import LinkConfig, all_of, flags_exactly, from_host, has_flags, with_payload
 from synfin.sim.faults import Match
 from synfin.trace.records import Record
@@ -218,13 +225,42 @@ def old_duplicate_syn(opts: Options) -> World:
 
 
 def old_segment_in_time_wait(opts: Options) -> World:
-    world = _request_response(opts, server_close=CloseWhen.ON_EOF)
-    data_from_server = all_of(FROM_SERVER, with_payload())
-    world.net.duplicate(data_from_server, nth=1, copy_delay_us=SECOND)
+    """The client downloads ~55 KB of numbered lines, closes first and sits in TIME-WAIT; a
+    copy of one server segment is held in the network and arrives later.
+
+    Under no-time-wait the client reconnects from the same port at once, and the numbers are
+    chosen so that the old copy lands inside the new connection's receive window: the ISN
+    clock (RFC 6528) advances one per 4 us, far slower than the old download moved SND.NXT,
+    so the copy of old byte ``k`` sits ``k - reconnect_us / 4`` bytes into the new stream,
+    here exactly where the new page's fifth segment belongs. Timestamps are off, as in the
+    seeds' captures, so that PAWS (RFC 7323) plays no part: TIME-WAIT alone protects.
+    """
+    old_download = b"".join(b"line %05d of the old download\n" % i for i in range(1800))
+    new_page = b"".join(b"line %05d of the new page\n" % i for i in range(300))
+    cfg = opts.config(timestamps=False)
+    mss = cfg.mss  # no timestamps option: every full segment carries exactly this much
+    copied = 36  # the 36th server data segment: old bytes 35*1460 .. 36*1460
+    lands_at = 4 * mss  # where the copy falls in the new connection's stream
+    reconnect_at = (((copied - 1) * mss) - lands_at) * cfg.isn_tick_us  # 181.04 ms
+    world = _world(opts, client=cfg, server=cfg)
+    acceptor = world.serve(Script(old_download, CloseWhen.ON_EOF,
+                                  send_after_receiving=len(REQUEST)))
+    world.open(0, Script(REQUEST, CloseWhen.AFTER_SEND, close_after_receiving=len(old_download),
+                         close_delay_us=5_000))
+    # The original leaves at 90 ms; its copy arrives 30 ms after the client reconnects (when
+    # the new connection is ESTABLISHED and the new page's second flight is still on its way).
+    world.net.duplicate(all_of(FROM_SERVER, with_payload()), nth=copied,
+                        copy_delay_us=reconnect_at + 30_000 - 90_000 - DEFAULT_DELAY_US)
     if NO_TIME_WAIT in opts.variants:
-        # The same 4-tuple is reused at once; the delayed copy then lands in the new one.
-        world.open(SECOND // 2, Script(REQUEST, CloseWhen.AFTER_SEND,
-                                       close_after_receiving=len(RESPONSE)))
+        # The same 4-tuple is reused at once, and the server now serves a different page.
+        def reconnect() -> None:
+            acceptor.script = Script(new_page, CloseWhen.ON_EOF,
+                                     send_after_receiving=len(REQUEST))
+
+        world.net.at(reconnect_at, reconnect)
+        world.open(reconnect_at, Script(REQUEST, CloseWhen.AFTER_SEND,
+                                        close_after_receiving=len(new_page),
+                                        close_delay_us=5_000))
     return world
 
 
@@ -299,7 +335,10 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in [
              fin_ack_close),
     Scenario("simultaneous-open", "Simultaneous open: both ends send SYN at once",
              "Two active OPENs cross: each side in SYN-SENT receives a SYN without ACK, goes to "
-             "SYN-RECEIVED and sends SYN,ACK; each SYN,ACK completes the other side.",
+             "SYN-RECEIVED and sends SYN,ACK. Each SYN,ACK acknowledges the other's SYN, but "
+             "its own SYN is by then old: RFC 9293's sequence check (3.10.7.4, first step) "
+             "drops it and answers with an ACK, and that ACK completes the other side. (The "
+             "RFC's Figure 8, and Linux, let the SYN,ACK itself complete the handshake.)",
              simultaneous_open),
     Scenario("simultaneous-close", "Simultaneous close through CLOSING",
              "Both applications close at the same moment: each side in FIN-WAIT-1 receives the "
@@ -330,8 +369,12 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in [
     Scenario("lost-last-ack", "The last ACK is lost: why TIME-WAIT exists (reason 1)",
              "The server in LAST-ACK retransmits its FIN. The client, still in TIME-WAIT, ACKs it "
              "again and restarts its 2MSL timer. Under --variant no-time-wait the client has "
-             "forgotten the connection: the retransmitted FIN is answered with RST, and a new "
-             "SYN from the same port meets the old connection in LAST-ACK and cannot open.",
+             "forgotten the connection and opens a new one from the same port 200 ms later, "
+             "before the FIN is retransmitted: its SYN meets the old connection, still in "
+             "LAST-ACK, which answers with an ACK of the old numbers instead of a SYN,ACK (RFC "
+             "5961 challenge ACK; the seeds, after RFC 793, say RST). The client resets the old "
+             "connection with that ACK's number, and only its SYN retransmission one second "
+             "later opens the new connection.",
              lost_last_ack, 200 * SECOND, (NO_TIME_WAIT,)),
     Scenario("old-duplicate-syn", "An old duplicate SYN reaches a listener: why three steps",
              "A SYN from a connection long gone arrives. The server answers SYN,ACK and waits in "
@@ -340,10 +383,17 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in [
              "connection nobody wants and hands it to its application.",
              old_duplicate_syn, 60 * SECOND, (TWO_WAY_HANDSHAKE,)),
     Scenario("old-segment-in-time-wait", "A delayed old segment meets TIME-WAIT (reason 2)",
-             "A copy of a server data segment is delayed in the network for 1 s. It arrives while "
-             "the client's end of the 4-tuple is in TIME-WAIT, is recognised as old and only "
-             "re-ACKed. Under --variant no-time-wait the client reuses the 4-tuple at once and "
-             "the old segment lands in the new connection's receive window.",
+             "The client downloads 55 KB and closes first. A copy of one server segment (old "
+             "seq 51101) is held in the network for 111 ms. It arrives while the client's end "
+             "of the 4-tuple is in TIME-WAIT: its sequence number is old, so it is only "
+             "re-ACKed (the server, long CLOSED, answers that ACK with RST, which TIME-WAIT "
+             "ignores, RFC 1337). Under --variant no-time-wait the client reconnects from the "
+             "same port at once. The new ISN is only 45260 ahead of the old one (the RFC 6528 "
+             "clock ticks once per 4 us), far behind the old download's numbers, so the old "
+             "copy lands inside the new receive window as seq 5841: it is held and SACKed, the "
+             "real segment with those numbers is then dropped as a duplicate, and the "
+             "application reads 1460 bytes of the old download in the middle of the new page. "
+             "Timestamps are off here, so PAWS (RFC 7323) plays no part.",
              old_segment_in_time_wait, 200 * SECOND, (NO_TIME_WAIT,)),
     Scenario("connect-closed-port", "Connecting to a port nobody listens on",
              "A SYN to a port with no listener is answered RST,ACK (RFC 9293 3.10.7.1); the "
