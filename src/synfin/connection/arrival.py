@@ -284,7 +284,10 @@ class Arrival(Timeouts):
             self._process_new_ack(seg, now)
         elif seg.ack == tcb.snd_una:
             self._maybe_duplicate_ack(seg, now)
-        self._update_send_window(seg, now)
+        if seq_ge(seg.ack, tcb.snd_una):
+            # "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated" (RFC 9293
+            # 3.10.7.4 fifth step): an older ACK's window is relative to an older left edge.
+            self._update_send_window(seg, now)
         return self._ack_moves_state(seg, now)
 
     def _ack_moves_state(self, seg: TcpSegment, now: int) -> bool:
