@@ -1,0 +1,1 @@
+"""synfin benchmarks: ``make bench`` (``python -m bench``) runs them and writes results.json."""

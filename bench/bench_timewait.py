@@ -1,0 +1,36 @@
+"""Bytes per TIME-WAIT record (issue 5 goal <= 200 B each, also at 1,000,000 records).
+
+Measured with tracemalloc around filling a :class:`~synfin.timewait.TimeWaitTable` with
+distinct 4-tuples, as the stack files connections entering TIME-WAIT.
+"""
+
+from __future__ import annotations
+
+from bench.common import traced_bytes
+from synfin.timewait import TimeWaitTable, time_wait_key
+
+
+def fill(count: int) -> TimeWaitTable:
+    table = TimeWaitTable(60_000_000, max_buckets=count)
+    for i in range(count):
+        remote = f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
+        key = time_wait_key(remote, 80, 1024 + i % 60000)
+        table.add(key, 1_000_000 + i, 2_000_000 + i, 3_000_000 + i, 4_000_000 + i, 7, i)
+    return table
+
+
+def bytes_per_record(count: int) -> float:
+    table, used = traced_bytes(lambda: fill(count))
+    assert len(table) == count
+    return used / count
+
+
+def run() -> dict[str, float]:
+    return {
+        "timewait_record_bytes": round(bytes_per_record(100_000), 1),
+        "timewait_record_bytes_1m": round(bytes_per_record(1_000_000), 1),
+    }
+
+
+if __name__ == "__main__":
+    print(run())
