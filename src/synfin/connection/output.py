@@ -57,6 +57,10 @@ class Output(ConnectionCore):
             if not self._syn_acked():
                 if self.tcb.snd_nxt == self.tcb.iss:
                     self._send_syn(now)
+                if not self.send_buffer:
+                    # CLOSE in SYN-RECEIVED with nothing queued: "form a FIN segment and send
+                    # it, and enter FIN-WAIT-1" (RFC 9293 3.10.4); it need not wait for the ACK.
+                    self._send_fin_if_due(now)
             else:
                 self._send_data(now)
                 self._send_fin_if_due(now)
@@ -89,7 +93,9 @@ class Output(ConnectionCore):
         flags = Flags.SYN if active else Flags.SYN | Flags.ACK
         seg = self._segment(tcb.iss, flags, b"", now)
         first = tcb.snd_max == tcb.iss
-        tcb.snd_nxt = tcb.snd_max = seq_add(tcb.iss, 1)
+        tcb.snd_nxt = seq_add(tcb.iss, 1)
+        if first:
+            tcb.snd_max = tcb.snd_nxt  # never lowered: a FIN may follow (CLOSE in SYN-RECEIVED)
         if first:
             self._start_rtt_sample(tcb.snd_nxt, now)
         self._ensure_retransmit_timer(now)
