@@ -90,6 +90,9 @@ class Arrival(Timeouts):
         self._choose_iss(now)
         tcb.snd_wnd = seg.window
         tcb.max_snd_wnd = seg.window
+        # SND.WL1/WL2 go with SND.WND, as in SYN-SENT (3.10.7.3 fourth step): a CLOSE before
+        # the handshake ends skips the SYN-RECEIVED ACK rule that would set them.
+        tcb.snd_wl1, tcb.snd_wl2 = seg.seq, seg.ack
         self._set_state(S.SYN_RECEIVED, now)
         if TWO_WAY_HANDSHAKE in self.config.variants:
             self._set_state(S.ESTABLISHED, now, "variant two-way-handshake: established "
@@ -144,6 +147,7 @@ class Arrival(Timeouts):
         tcb = self.tcb
         tcb.snd_wnd = seg.window
         tcb.max_snd_wnd = seg.window
+        tcb.snd_wl1, tcb.snd_wl2 = seg.seq, seg.ack  # "Set the variables" (3.10.7.3)
         self._set_state(S.SYN_RECEIVED, now)
         tcb.snd_nxt = tcb.iss  # resend our SYN, now with ACK
         self._rtt_seq = None
