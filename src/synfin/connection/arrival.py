@@ -177,6 +177,8 @@ class Arrival(Timeouts):
     def _arrive_synchronized(self, seg: TcpSegment, now: int) -> None:
         if self._duplicate_syn_in_syn_received(seg, now):
             return
+        if self._simultaneous_open_syn_ack(seg, now):
+            return
         if not self._check_sequence(seg, now):
             return
         if seg.flags & Flags.RST:
@@ -194,6 +196,23 @@ class Arrival(Timeouts):
         self._process_text_and_fin(seg, seg.seq, now)
         if self.state is S.FIN_WAIT_1 and self.fin_acked:
             self._enter_fin_wait_2(now)  # a FIN,ACK whose FIN was not processed
+
+    def _simultaneous_open_syn_ack(self, seg: TcpSegment, now: int) -> bool:
+        """Simultaneous open, RFC 9293 Figure 7 line 6: in SYN-RECEIVED after an active OPEN
+        the peer's SYN,ACK (SEG.SEQ = IRS, acknowledging our SYN) brings ESTABLISHED. Taken
+        literally, the first step would find it old (it ends at RCV.NXT) and the fourth would
+        challenge its SYN, so it is recognised first (Linux makes the same exception)."""
+        tcb = self.tcb
+        if (self.state is not S.SYN_RECEIVED or self.passive
+                or seg.flags & (Flags.SYN | Flags.ACK | Flags.RST) != Flags.SYN | Flags.ACK
+                or seg.seq != tcb.irs or not ack_acceptable(tcb.snd_una, seg.ack, tcb.snd_max)):
+            return False
+        tcb.snd_wnd = seg.window << tcb.snd_wscale
+        tcb.max_snd_wnd = max(tcb.max_snd_wnd, tcb.snd_wnd)
+        tcb.snd_wl1, tcb.snd_wl2 = seg.seq, seg.ack
+        self._set_state(S.ESTABLISHED, now, "rcv SYN,ACK of SYN (simultaneous open)")
+        self._process_new_ack(seg, now)
+        return True
 
     def _duplicate_syn_in_syn_received(self, seg: TcpSegment, now: int) -> bool:
         """A retransmission of the SYN we already answered: send the SYN,ACK again at once
