@@ -232,15 +232,17 @@ class Pair:
         trace: bool = True,
         app_first: bool = True,
         link_trace: TraceSink = NULL_SINK,
+        client_secret: bytes = b"client-secret",
+        server_secret: bytes = b"server-secret",
     ) -> None:
         self.sink = ListSink()
         stack_sink: TraceSink = self.sink if trace else NULL_SINK
         self.net = Network(seed=seed, sink=link_trace)
         self.client_config = client_config or Config()
         self.server_config = server_config or self.client_config
-        self.client = Stack(CLIENT_IP, self.client_config, secret=b"client-secret",
+        self.client = Stack(CLIENT_IP, self.client_config, secret=client_secret,
                             rng=self.net.rng_for("client"), sink=stack_sink)
-        self.server = Stack(SERVER_IP, self.server_config, secret=b"server-secret",
+        self.server = Stack(SERVER_IP, self.server_config, secret=server_secret,
                             rng=self.net.rng_for("server"), sink=stack_sink)
         if app_first:
             self.client_host: Host = self.net.add_host(AppHost(self.client, self._pump_client))
@@ -254,12 +256,15 @@ class Pair:
         self.listener: Listener = self.server.listen(SERVER_PORT)
         self.client_app = App("client", Plan())
         self.server_app = App("server", Plan())
+        self._client_port: int | None = None
 
     # -- setting up -----------------------------------------------------------------------
 
     def start(self, client: Plan | None = None, server: Plan | None = None, *,
-              at: int = 0) -> None:
-        """Give each side its plan and make the client connect at ``at``."""
+              at: int = 0, client_port: int | None = None) -> None:
+        """Give each side its plan and make the client connect at ``at`` (from an ephemeral
+        port unless ``client_port`` is given)."""
+        self._client_port = client_port
         self.client_app = App("client", client or Plan())
         self.server_app = App("server", server or Plan())
         for app in (self.client_app, self.server_app):
@@ -269,7 +274,8 @@ class Pair:
 
     def _connect(self) -> None:
         now = self.net.now
-        self.client_app.conn = self.client.connect(SERVER_IP, SERVER_PORT, now)
+        self.client_app.conn = self.client.connect(SERVER_IP, SERVER_PORT, now,
+                                                   local_port=self._client_port)
         self.client_app.pump(now)
 
     def _closer(self, app: App) -> Callable[[], None]:

@@ -18,6 +18,7 @@ from pairkit import (
 )
 
 from synfin.config import Config
+from synfin.sim import Match, all_of, from_host, has_flags
 from synfin.states import State
 from synfin.wire.flags import Flags
 
@@ -165,3 +166,76 @@ def test_four_segment_close_without_delay() -> None:
     pair.start(Plan(pattern(5_000, 9), close_after_send=True), Plan(close_on_eof=True))
     pair.run(pair.both_closed)
     assert pair.state_path(CLIENT_IP) == ACTIVE_PATH
+
+
+def _fin_from(host: str) -> Match:
+    return all_of(from_host(host), has_flags(Flags.FIN))
+
+
+def _close_run(pair: Pair) -> tuple[bytes, bytes]:
+    up, down = pattern(30_000, 21), pattern(20_000, 22)
+    pair.start(Plan(up, close_after_send=True),
+               Plan(down, close_after_send=True, close_on_eof=True))
+    pair.run(pair.both_closed)
+    _check_bytes_and_end(pair, up, down)
+    return up, down
+
+
+def test_lost_fin_of_the_active_closer_is_retransmitted() -> None:
+    pair = Pair(seed=18, client_config=SHORT_MSL, app_first=False)
+    lost = pair.net.drop(_fin_from(CLIENT_IP))
+    _close_run(pair)
+    fins = pair.sent(CLIENT_IP, lambda r: bool(r.packet.segment.flags & Flags.FIN))
+    assert len(fins) == 2 and lost.fired_at == fins[0].t
+    assert fins[0].packet.segment.seq + fins[0].packet.segment.seg_len == (
+        fins[1].packet.segment.seq + fins[1].packet.segment.seg_len)
+    assert "retransmission" in fins[1].reason
+    assert pair.state_path(CLIENT_IP) == ACTIVE_PATH
+    assert pair.time_wait_lengths(CLIENT_IP) == [SHORT_MSL.time_wait_us]
+
+
+def test_lost_fin_of_the_passive_closer_is_retransmitted_from_last_ack() -> None:
+    pair = Pair(seed=19, client_config=SHORT_MSL, app_first=False)
+    lost = pair.net.drop(_fin_from(SERVER_IP))
+    _close_run(pair)
+    fins = pair.sent(SERVER_IP, lambda r: bool(r.packet.segment.flags & Flags.FIN))
+    assert len(fins) == 2 and lost.fired_at == fins[0].t
+    [last_ack_at] = pair.entered(SERVER_IP, S.LAST_ACK)
+    assert last_ack_at <= fins[0].t < fins[1].t
+    # The client sat in FIN-WAIT-2 until the retransmitted FIN arrived.
+    [tw_at] = pair.entered(CLIENT_IP, S.TIME_WAIT)
+    assert tw_at == fins[1].t + 10_000
+    assert pair.time_wait_lengths(CLIENT_IP) == [SHORT_MSL.time_wait_us]
+
+
+def test_lost_last_ack_restarts_time_wait() -> None:
+    """The ACK of the passive end's FIN is lost; its FIN comes again and finds the active end
+    in TIME-WAIT, which acknowledges it and restarts the 2MSL timer (RFC 9293 3.10.7.4)."""
+    pair = Pair(seed=20, client_config=SHORT_MSL, app_first=False)
+    pair.net.drop(lambda p, sender: sender == CLIENT_IP
+                  and pair.client_app.state is S.TIME_WAIT)
+    _close_run(pair)
+    [tw_at] = pair.entered(CLIENT_IP, S.TIME_WAIT)
+    fins = pair.sent(SERVER_IP, lambda r: bool(r.packet.segment.flags & Flags.FIN))
+    assert len(fins) == 2
+    refin_arrives = fins[1].t + 10_000
+    [re_ack] = pair.sent(CLIENT_IP, lambda r: r.t == refin_arrives)
+    assert "TIME-WAIT" in re_ack.reason
+    assert pair.time_wait_lengths(CLIENT_IP) == [
+        refin_arrives - tw_at + SHORT_MSL.time_wait_us]
+    [closed] = [c for c in pair.state_changes(SERVER_IP) if c.new is S.CLOSED]
+    assert closed.old is S.LAST_ACK and closed.t == refin_arrives + 10_000
+
+
+def test_fin_never_acknowledged_times_out() -> None:
+    config = SHORT_MSL.with_(data_retries=4)
+    pair = Pair(seed=21, client_config=config, app_first=False)
+    for nth in range(1, 10):
+        pair.net.drop(_fin_from(CLIENT_IP), nth=nth)
+    up = pattern(10_000, 23)
+    pair.start(Plan(up, close_at=500_000), Plan(close_on_eof=True))  # a FIN on its own
+    pair.run(lambda: pair.client_app.done)
+    assert pair.client_app.error == "connection timed out"
+    assert pair.state_path(CLIENT_IP)[-2:] == [S.FIN_WAIT_1, S.CLOSED]
+    assert len(pair.sent(CLIENT_IP, lambda r: bool(r.packet.segment.flags & Flags.FIN))) == 5
+    assert pair.server_app.received == up and pair.server_app.state is S.ESTABLISHED

@@ -6,12 +6,14 @@ and both ends must finish the close and reach CLOSED, whatever the seed.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 
 import pytest
-from pairkit import CLIENT_IP, MB, SERVER_IP, Pair, Plan, pattern, sha256
+from pairkit import CLIENT_IP, MB, SERVER_IP, SERVER_PORT, Pair, Plan, pattern, sha256
 
 from synfin.config import Config
+from synfin.isn import IsnGenerator
 from synfin.sim import LinkConfig
 from synfin.states import State
 from synfin.trace.records import LinkEvent, Record
@@ -71,3 +73,39 @@ def test_lossy_transfer_is_deterministic() -> None:
     first = run()
     assert len(first) > 100
     assert run() == first
+
+
+def _secret_for_isn(local: str, local_port: int, remote: str, remote_port: int, now: int,
+                    low: int, high: int) -> bytes:
+    """A stack secret under which the RFC 6528 ISN of this 4-tuple at ``now`` falls in
+    [low, high): a deterministic search, to put sequence wraparound where a test wants it."""
+    for i in itertools.count():
+        secret = f"wrap-{i}".encode()
+        if low <= IsnGenerator(secret).isn(local, local_port, remote, remote_port, now) < high:
+            return secret
+    raise AssertionError("unreachable")
+
+
+def test_sequence_numbers_wrap_around_during_a_lossy_transfer() -> None:
+    """Both ISNs sit a little below 2**32, so SND/RCV variables wrap mid-transfer, with losses
+    and reordering in the way (RFC 9293 3.4: all arithmetic modulo 2**32)."""
+    port, top = 40_000, 1 << 32
+    client_secret = _secret_for_isn(CLIENT_IP, port, SERVER_IP, SERVER_PORT, 0,
+                                    top - 150_000, top - 50_000)
+    # The server chooses its ISN when the SYN arrives, one link delay (10 ms) after 0.
+    server_secret = _secret_for_isn(SERVER_IP, SERVER_PORT, CLIENT_IP, port, 10_000,
+                                    top - 150_000, top - 50_000)
+    pair = Pair(seed=5, client_config=CONFIG, link=BAD_LINK,
+                client_secret=client_secret, server_secret=server_secret)
+    up, down = pattern(400_000, 11), pattern(400_000, 12)
+    pair.start(Plan(up, close_after_send=True),
+               Plan(down, close_after_send=True, close_on_eof=True), client_port=port)
+    pair.run(pair.both_closed)
+    assert pair.client_conn.tcb.iss > top - 150_000
+    assert pair.server_conn.tcb.iss > top - 150_000
+    assert pair.client_conn.tcb.snd_una < 400_000  # wrapped
+    assert pair.server_conn.tcb.snd_una < 400_000
+    assert sha256(pair.server_app.received) == sha256(up)
+    assert sha256(pair.client_app.received) == sha256(down)
+    assert pair.client_app.error is None and pair.server_app.error is None
+    assert State.TIME_WAIT not in pair.state_path(SERVER_IP)
