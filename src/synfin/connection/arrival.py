@@ -169,7 +169,18 @@ class Arrival(Timeouts):
             self._send_challenge_ack(now, "SYN in TIME-WAIT")
             self._drop(seg, now, drops.SYN_IN_WINDOW_CHALLENGED)
             return
-        if self._check_sequence(seg, now):
+        if not self._check_sequence(seg, now):
+            return
+        tcb = self.tcb
+        if flags & Flags.ACK and seq_gt(seg.ack, tcb.snd_max):
+            # RFC 9293 3.10.7.4 fifth step with RFC 5961 5.2, in every state: an ACK outside
+            # SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT is discarded "and an ACK sent back".
+            self._send_ack_now(now, "ACK of data not yet sent (RFC 9293 3.10.7.4)")
+            self._drop(seg, now, drops.ACK_TOO_NEW)
+        elif flags & Flags.ACK and seq_lt(seg.ack, seq_add(tcb.snd_una, -tcb.max_snd_wnd)):
+            self._send_challenge_ack(now, "ACK older than SND.UNA - MAX.SND.WND")
+            self._drop(seg, now, drops.ACK_TOO_OLD)
+        else:
             self._drop(seg, now, drops.TEXT_IN_CLOSING_STATE, "segment in TIME-WAIT")
 
     # -- 3.10.7.4 synchronized states (and SYN-RECEIVED) -----------------------------------
