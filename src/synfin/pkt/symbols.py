@@ -1,0 +1,90 @@
+"""The Linux values of the names scripts use: socket constants, errno names, TCP states."""
+
+from __future__ import annotations
+
+from synfin.states import State
+
+#: errno names and their Linux numbers.
+ERRNO: dict[str, int] = {
+    "EPERM": 1, "ENOENT": 2, "EINTR": 4, "EBADF": 9, "EAGAIN": 11, "EWOULDBLOCK": 11,
+    "ENOMEM": 12, "EFAULT": 14, "EINVAL": 22, "EMFILE": 24, "EPIPE": 32, "ENOTSOCK": 88,
+    "EPROTOTYPE": 91, "ENOPROTOOPT": 92, "EPROTONOSUPPORT": 93, "EOPNOTSUPP": 95,
+    "EAFNOSUPPORT": 97, "EADDRINUSE": 98, "EADDRNOTAVAIL": 99, "ENETUNREACH": 101,
+    "ECONNABORTED": 103, "ECONNRESET": 104, "ENOBUFS": 105, "EISCONN": 106, "ENOTCONN": 107,
+    "ETIMEDOUT": 110, "ECONNREFUSED": 111, "EHOSTUNREACH": 113, "EALREADY": 114,
+    "EINPROGRESS": 115,
+}
+
+#: Linux ``TCP_*`` state numbers (include/net/tcp_states.h), as ``tcpi_state`` reports them.
+TCP_STATES: dict[str, int] = {
+    "TCP_ESTABLISHED": 1, "TCP_SYN_SENT": 2, "TCP_SYN_RECV": 3, "TCP_FIN_WAIT1": 4,
+    "TCP_FIN_WAIT2": 5, "TCP_TIME_WAIT": 6, "TCP_CLOSE": 7, "TCP_CLOSE_WAIT": 8,
+    "TCP_LAST_ACK": 9, "TCP_LISTEN": 10, "TCP_CLOSING": 11,
+}
+
+#: synfin's states under their Linux names.
+LINUX_STATE: dict[State, str] = {
+    State.ESTABLISHED: "TCP_ESTABLISHED", State.SYN_SENT: "TCP_SYN_SENT",
+    State.SYN_RECEIVED: "TCP_SYN_RECV", State.FIN_WAIT_1: "TCP_FIN_WAIT1",
+    State.FIN_WAIT_2: "TCP_FIN_WAIT2", State.TIME_WAIT: "TCP_TIME_WAIT",
+    State.CLOSED: "TCP_CLOSE", State.CLOSE_WAIT: "TCP_CLOSE_WAIT",
+    State.LAST_ACK: "TCP_LAST_ACK", State.LISTEN: "TCP_LISTEN", State.CLOSING: "TCP_CLOSING",
+}
+
+AF_INET = 2
+SOCK_STREAM = 1
+IPPROTO_TCP = 6
+SOL_SOCKET = 1
+SO_REUSEADDR = 2
+SO_ERROR = 4
+SO_SNDBUF = 7
+SO_RCVBUF = 8
+SO_KEEPALIVE = 9
+SO_LINGER = 13
+SO_REUSEPORT = 15
+TCP_NODELAY = 1
+TCP_MAXSEG = 2
+TCP_USER_TIMEOUT = 18
+F_GETFL = 3
+F_SETFL = 4
+O_RDWR = 2
+O_NONBLOCK = 0x800
+POLLIN = 0x1
+POLLPRI = 0x2
+POLLOUT = 0x4
+POLLERR = 0x8
+POLLHUP = 0x10
+POLLNVAL = 0x20
+POLLRDNORM = 0x40
+POLLWRNORM = 0x100
+POLLRDHUP = 0x2000
+SHUT_RD = 0
+SHUT_WR = 1
+SHUT_RDWR = 2
+MSG_PEEK = 0x2
+MSG_DONTWAIT = 0x40
+
+#: Every name an expression may use.
+SYMBOLS: dict[str, int] = {
+    **ERRNO, **TCP_STATES,
+    "AF_INET": AF_INET, "PF_INET": AF_INET, "SOCK_STREAM": SOCK_STREAM,
+    "SOCK_DGRAM": 2, "IPPROTO_TCP": IPPROTO_TCP, "IPPROTO_IP": 0, "SOL_TCP": IPPROTO_TCP,
+    "SOL_SOCKET": SOL_SOCKET, "SO_REUSEADDR": SO_REUSEADDR, "SO_ERROR": SO_ERROR,
+    "SO_SNDBUF": SO_SNDBUF, "SO_RCVBUF": SO_RCVBUF, "SO_KEEPALIVE": SO_KEEPALIVE,
+    "SO_LINGER": SO_LINGER, "SO_REUSEPORT": SO_REUSEPORT, "TCP_NODELAY": TCP_NODELAY,
+    "TCP_MAXSEG": TCP_MAXSEG, "TCP_USER_TIMEOUT": TCP_USER_TIMEOUT,
+    "F_GETFL": F_GETFL, "F_SETFL": F_SETFL, "O_RDONLY": 0, "O_WRONLY": 1, "O_RDWR": O_RDWR,
+    "O_NONBLOCK": O_NONBLOCK, "POLLIN": POLLIN, "POLLPRI": POLLPRI, "POLLOUT": POLLOUT,
+    "POLLERR": POLLERR, "POLLHUP": POLLHUP, "POLLNVAL": POLLNVAL, "POLLRDNORM": POLLRDNORM,
+    "POLLWRNORM": POLLWRNORM, "POLLRDHUP": POLLRDHUP, "SHUT_RD": SHUT_RD,
+    "SHUT_WR": SHUT_WR, "SHUT_RDWR": SHUT_RDWR, "MSG_PEEK": MSG_PEEK,
+    "MSG_DONTWAIT": MSG_DONTWAIT,
+}
+
+#: RFC 9293 error texts (synfin.errors) to the errno Linux reports for them.
+ERRNO_FOR_TEXT: dict[str, str] = {
+    "connection reset": "ECONNRESET",
+    "connection refused": "ECONNREFUSED",
+    "connection timed out": "ETIMEDOUT",
+    "connection aborted due to user timeout": "ETIMEDOUT",
+}
