@@ -48,6 +48,8 @@ MB = 1 << 20
 
 #: States in which SEND is allowed (RFC 9293 3.10.2).
 _CAN_SEND = frozenset({State.ESTABLISHED, State.CLOSE_WAIT})
+#: States reached once the handshake completed.
+_OPEN = frozenset(State) - {State.CLOSED, State.LISTEN, State.SYN_SENT, State.SYN_RECEIVED}
 
 
 def sha256(data: bytes | bytearray) -> str:
@@ -182,6 +184,8 @@ class App:
         plan = self.plan
         if self.closed_at is not None or not (plan.close_after_send or plan.close_on_eof):
             return False
+        if self.conn is None or self.conn.state not in _OPEN:
+            return False  # an app closes a connection it has; CLOSE in SYN-SENT would abort
         if plan.close_after_send and not self.all_sent:
             return False
         return not (plan.close_on_eof and self.eof_at is None)

@@ -164,3 +164,25 @@ def test_abort_by_the_server_resets_the_client() -> None:
     # The server sends no data, so its RST carries exactly the client's RCV.NXT.
     assert closed.t == 70_000
     assert pair.server_app.error is None
+
+
+def test_abort_during_go_back_n_still_resets_the_peer() -> None:
+    """The server got everything but its ACKs are lost; the client's RTO rewinds to SND.UNA
+    and resends one segment, then the client aborts. Its RST must carry the highest sequence
+    number sent (the RFC's SND.NXT), which is the server's RCV.NXT: a RST from the rewound
+    position would fall before the window and be dropped silently (RFC 5961 3.2), leaving the
+    server ESTABLISHED for ever since it has nothing to send."""
+    pair = Pair(seed=49)
+    data = pattern(3 * 1448, 3)  # the initial window: all of it leaves at once
+    pair.start(Plan(data), Plan())
+    for nth in range(1, 40):  # from the server's first ACK of data on, it is not heard
+        pair.net.drop(lambda p, sender: sender == SERVER_IP and pair.net.now > 20_000, nth=nth)
+    pair.run(lambda: bool(pair.sent(CLIENT_IP, lambda r: "go-back-N" in r.reason)))
+    resent = pair.net.now
+    pair.net.at(resent + 15_000, lambda: pair.client_conn.abort(pair.net.now))
+    pair.run(max_time_us=resent + 5_000_000)
+    assert len(pair.server_app.received) == len(data)
+    [rst] = pair.sent(CLIENT_IP, lambda r: r.reason.startswith("ABORT"))
+    assert rst.packet.segment.seq == pair.client_conn.tcb.snd_max
+    assert pair.server_app.error == CONNECTION_RESET
+    assert pair.server_conn.state is State.CLOSED
