@@ -62,6 +62,7 @@ def test_scenario_list_names_every_scenario(capsys: pytest.CaptureFixture[str]) 
     listed = [line.split()[0] for line in out.splitlines() if line and not line[0].isspace()
               and line.split()[0] in SCENARIOS]
     assert listed == list(SCENARIOS)
+    assert "--time-wait" in out.splitlines()[-1]
     for name, scenario in SCENARIOS.items():
         line = next(ln for ln in out.splitlines() if ln.startswith(name + " "))
         assert scenario.title in line

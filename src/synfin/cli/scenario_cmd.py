@@ -49,8 +49,8 @@ def list_scenarios() -> int:
     for name, scenario in SCENARIOS.items():
         variants = f"  [variants: {', '.join(scenario.variants)}]" if scenario.variants else ""
         print(f"{name:<{width}}  {scenario.title}{variants}")
-    print("\nrun one with: synfin scenario run NAME [--seed N] [--variant V] [--pcap F] "
-          "[--svg F] [--mermaid F] [--trace F]")
+    print("\nrun one with: synfin scenario run NAME [--seed N] [--variant V] [--time-wait S] "
+          "[--pcap F] [--svg F] [--mermaid F] [--trace F]")
     return 0
 
 

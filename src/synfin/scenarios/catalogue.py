@@ -363,8 +363,10 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in [
     Scenario("lost-syn-ack", "The SYN,ACK is lost",
              "The client retransmits its SYN after 1 s; the server, still in SYN-RECEIVED, sends "
              "its SYN,ACK again. Under --variant two-way-handshake the server believes it is "
-             "ESTABLISHED and sends data the client (still SYN-SENT) ignores: the two ends "
-             "disagree until both time out.",
+             "ESTABLISHED and sends data the client (still SYN-SENT) ignores, while the "
+             "client's SYN retransmissions get bare ACKs: the two ends disagree for the whole "
+             "run (the client gives up after 127 s; only then does a RST end the server's "
+             "side).",
              lost_syn_ack, 60 * SECOND, (TWO_WAY_HANDSHAKE,)),
     Scenario("lost-handshake-ack", "The third handshake segment (ACK) is lost",
              "The server stays in SYN-RECEIVED (the only time one sees that state) and "
