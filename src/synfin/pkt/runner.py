@@ -325,6 +325,10 @@ class Interpreter:
         self._retry_blocked()
         blocked = self.blocked
         if blocked is not None and self.now >= blocked.end + self.tolerance:
+            if blocked.spec.end is None:
+                raise Mismatch(blocked.event.line,
+                               f"{blocked.spec.name}() blocked (a call without ...END must "
+                               f"return at once; still blocked at {secs(self.now)})")
             raise Mismatch(blocked.event.line,
                            f"{blocked.spec.name}() was expected to return at "
                            f"{secs(blocked.end)} but was still blocked at {secs(self.now)}")
@@ -352,7 +356,10 @@ class Interpreter:
         ack = spec.ack or 0
         if spec.flags & Flags.ACK:
             ack = (ack + ack_off) % _M
-        options = tuple(self._inbound_option(o, ack_off) for o in spec.options or ())
+        written = list(spec.options or ())
+        while written and written[-1].kind == "eol":
+            written.pop()  # trailing EOLs are the zero padding the codec adds anyway
+        options = tuple(self._inbound_option(o, ack_off) for o in written)
         seg = TcpSegment(spec.src_port or self.remote_port, spec.dst_port or self.local_port,
                          seq, ack, spec.flags, spec.window or 0, spec.urgent or 0, options,
                          bytes(spec.length))
@@ -561,10 +568,10 @@ class Interpreter:
     # -- system calls ---------------------------------------------------------------------
 
     def _syscall(self, ev: Event, spec: SyscallSpec, start: int) -> None:
+        self._advance_to(start, ev.line)
         if self.blocked is not None:
             raise Mismatch(ev.line, f"{spec.name}() called while {self.blocked.spec.name}() "
                                     f"of line {self.blocked.event.line} is still blocked")
-        self._advance_to(start, ev.line)
         self.last_time = start
         end = start
         if spec.end is not None:
