@@ -96,8 +96,9 @@ class Output(ConnectionCore):
         tcb.snd_nxt = seq_add(tcb.iss, 1)
         if first:
             tcb.snd_max = tcb.snd_nxt  # never lowered: a FIN may follow (CLOSE in SYN-RECEIVED)
-        if first:
             self._start_rtt_sample(tcb.snd_nxt, now)
+        if self._unacked_since is None:
+            self._unacked_since = now  # USER TIMEOUT holds "for any state" (RFC 9293 3.10.8)
         self._ensure_retransmit_timer(now)
         what = "SYN" if active else "SYN,ACK"
         self._queue(seg, f"{what} (first)" if first else f"{what} retransmission")
@@ -105,6 +106,7 @@ class Output(ConnectionCore):
             self._ack_sent(now)
             if TWO_WAY_HANDSHAKE in self.config.variants:
                 tcb.snd_una = tcb.snd_nxt  # nothing will confirm the SYN,ACK: assume it
+                self._unacked_since = None
                 self._stop(RETRANSMIT, now)
 
     # -- data -----------------------------------------------------------------------------
