@@ -285,6 +285,32 @@ def test_gives_up_after_synack_retries() -> None:
     assert kit.error_text() == "connection timed out"
 
 
+@proves(S.SYN_RECEIVED, S.CLOSED)
+def test_user_timeout_applies_to_the_syn_ack() -> None:
+    kit = passive(user_timeout_us=2_500_000)
+    opened = kit.now
+    kit.fire("retransmit")
+    kit.expect("SA", seq=0, ack=1)
+    assert kit.conn.timers == {"retransmit": opened + 2_500_000}
+    kit.fire("retransmit")
+    kit.expect_nothing()
+    kit.assert_state(S.CLOSED)
+    assert kit.error_text() == "connection aborted due to user timeout"
+
+
+def test_user_timeout_restarts_once_the_handshake_is_acknowledged() -> None:
+    kit = passive(user_timeout_us=2_500_000)
+    kit.now += 100_000  # an RTT sample of 100 ms: RTO 300 ms
+    kit.recv("A", seq=1, ack=1)
+    kit.now += 2_450_000  # 2.55 s after the SYN,ACK: the clock restarted at its ACK
+    kit.send(b"fresh")
+    kit.expect("PA", seq=1, ack=1, payload=b"fresh")
+    assert kit.conn.timers["retransmit"] <= kit.now + 2_500_000
+    kit.fire("retransmit")
+    kit.expect("PA", seq=1, ack=1, payload=b"fresh")
+    kit.assert_state(S.ESTABLISHED)
+
+
 def test_ack_after_a_retransmitted_syn_ack_still_establishes() -> None:
     kit = passive()
     kit.fire("retransmit")

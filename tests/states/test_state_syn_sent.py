@@ -227,6 +227,20 @@ def test_syn_ack_after_a_retransmission_gives_no_rtt_sample() -> None:
 
 
 @proves(S.SYN_SENT, S.CLOSED)
+def test_user_timeout_applies_to_the_handshake() -> None:
+    """3.10.8 USER TIMEOUT, "for any state": the SYN's retransmissions stop at it."""
+    kit = syn_sent(user_timeout_us=1_500_000)
+    opened = kit.now
+    kit.fire("retransmit")
+    kit.expect("S", seq=0)
+    assert kit.conn.timers == {"retransmit": opened + 1_500_000}  # not 2 s after the resend
+    kit.fire("retransmit")
+    kit.expect_nothing()
+    kit.assert_state(S.CLOSED)
+    assert kit.error_text() == "connection aborted due to user timeout"
+
+
+@proves(S.SYN_SENT, S.CLOSED)
 def test_gives_up_after_syn_retries() -> None:
     kit = syn_sent(syn_retries=2)
     kit.fire("retransmit")
