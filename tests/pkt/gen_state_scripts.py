@@ -479,9 +479,10 @@ def time_wait_scripts() -> None:
         return ("// Out of window: ACK, dropped (first step).\n"
                 f" +.01 < {flags} {FAR}:{FAR}(0){ack_field} win 10000\n" + ack + tw)
     cases: dict[str, tuple[str, str]] = {
-        "syn": ("RFC 5961 section 4 (and RFC 9293 3.10.7.4 fourth step): a SYN in TIME-WAIT "
-                "gets a\nchallenge ACK; synfin does not reuse the TIME-WAIT for a new "
-                "connection (see\ndocs/deviations.md). The TIME-WAIT state stays.",
+        "syn": ("RFC 9293 3.10.7.4 fourth step with RFC 5961 section 4: a SYN in TIME-WAIT "
+                "gets a\nchallenge ACK and the TIME-WAIT state stays. (Accepting it as a new "
+                "connection,\nas Linux does for a higher sequence number, is optional: "
+                "RFC 6191.)",
                 " +.01 < S " + f"{FAR}:{FAR}(0)" + " win 10000 <mss 1000>\n" + ack + tw
                 + " +.01 < S 5:5(0) win 10000 <mss 1000>\n" + ack + tw),
         "synack": ("RFC 5961 section 4: a SYN,ACK in TIME-WAIT gets a challenge ACK.",

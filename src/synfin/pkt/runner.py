@@ -456,10 +456,8 @@ class Interpreter:
             checks.append(("win", spec.window, seg.window))
         checks.append(("urg", spec.urgent or 0, seg.urgent))
         for name, expected, actual in checks:
-            if name == "flags":
-                if spec.flags != seg.flags & ~Flags(0):
-                    return f"flags: expected {expected} vs actual {actual}"
-            elif expected != actual:
+            differs = spec.flags != seg.flags if name == "flags" else expected != actual
+            if differs:
                 return f"{name}: expected {expected} vs actual {actual}"
         problem = self._compare_options(spec, seg)
         if problem is not None:
@@ -469,10 +467,8 @@ class Interpreter:
         return None
 
     def _compare_options(self, spec: PacketSpec, seg: TcpSegment) -> str | None:
-        actual = [o for o in seg.options]
+        actual = list(seg.options)
         script = list(spec.options) if spec.options is not None else None
-        if script is not None and script and script[-1].kind != "TS":
-            pass
         ts_script = next((o for o in script or () if o.kind == "TS"), None)
         ts_actual = seg.timestamps
         if ts_script is not None and ts_actual is not None:
