@@ -17,7 +17,10 @@ import pytest
 from synfin.cli import main
 from synfin.scenarios import SCENARIOS, Options, run_scenario
 from synfin.states import State
+from synfin.trace.ladder import render_ladder
+from synfin.trace.mermaid import render_mermaid
 from synfin.trace.records import LinkEvent, StateChange
+from synfin.trace.svg import render_svg
 
 RFC_STATES = {s.value for s in State}
 STATE_KEYS = ["t", "host", "conn", "event", "from", "to", "cause"]
@@ -283,3 +286,14 @@ def test_the_installed_command(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and done.stdout == ""
     assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_every_scenario_renders_every_view(name: str) -> None:
+    for variants in [frozenset[str](), *(frozenset({v}) for v in SCENARIOS[name].variants)]:
+        run = run_scenario(SCENARIOS[name], Options(seed=1, variants=variants))
+        root = ET.fromstring(render_svg(run.records, title=SCENARIOS[name].title))
+        assert root.tag in ("svg", "{http://www.w3.org/2000/svg}svg")
+        mermaid = render_mermaid(run.records)
+        assert mermaid.startswith("sequenceDiagram")
+        assert "10.0.0.1" in render_ladder(run.records)
