@@ -188,6 +188,8 @@ class App:
             return False  # an app closes a connection it has; CLOSE in SYN-SENT would abort
         if plan.close_after_send and not self.all_sent:
             return False
+        if plan.send_after_eof and self.eof_at is None:
+            return False  # a reply is "all sent" only once it could start
         return not (plan.close_on_eof and self.eof_at is None)
 
 
