@@ -271,10 +271,10 @@ def synfin_cli(ns: Netns, *argv: str, **kwargs: Any) -> subprocess.Popen[bytes]:
 
 def read_line(proc: subprocess.Popen[bytes], timeout: float = 15) -> str:
     """The next stdout line of ``proc`` (for readiness messages), with a timeout."""
-    assert proc.stdout is not None
+    stdout = proc.stdout
+    assert stdout is not None
     result: list[bytes] = []
-    reader = threading.Thread(target=lambda: result.append(proc.stdout.readline())  # type: ignore[union-attr]
-                              , daemon=True)
+    reader = threading.Thread(target=lambda: result.append(stdout.readline()), daemon=True)
     reader.start()
     reader.join(timeout)
     if not result:

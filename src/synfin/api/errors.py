@@ -44,5 +44,8 @@ def errno_of(error: TcpError) -> int:
 
 
 def translate(error: TcpError) -> OSError:
-    """The ``OSError`` a socket call raises for a synfin error; the RFC text is kept."""
-    return os_error(errno_of(error), error.text)
+    """The ``OSError`` a socket call raises for a synfin error (``__cause__`` keeps the
+    RFC 9293 text)."""
+    exc = os_error(errno_of(error))
+    exc.__cause__ = error
+    return exc

@@ -347,7 +347,11 @@ class TcpSocket:
     def connect(self, address: tuple[str, int]) -> None:
         code = self._connect(address)
         if code:
-            raise os_error(code, self._error_text())
+            exc = os_error(code)
+            conn = self._conn
+            if conn is not None and conn.error is not None:
+                exc.__cause__ = conn.error
+            raise exc
 
     def connect_ex(self, address: tuple[str, int]) -> int:
         """Like :meth:`connect`, but the errno as a result (0 on success)."""
@@ -357,10 +361,6 @@ class TcpSocket:
             if isinstance(exc, TimeoutError) or exc.errno is None:
                 raise
             return exc.errno
-
-    def _error_text(self) -> str:
-        conn = self._conn
-        return conn.error.text if conn is not None and conn.error is not None else ""
 
     def _connect(self, address: tuple[str, int]) -> int:
         """Active OPEN and wait for the handshake; the errno, 0 once connected. A second

@@ -122,13 +122,15 @@ class SynfinTransport(asyncio.Transport):
     """An asyncio transport over one synfin :class:`~synfin.connection.Connection`."""
 
     def __init__(self, bridge: _Bridge, conn: Connection,
-                 waiter: asyncio.Future[None] | None = None) -> None:
+                 waiter: asyncio.Future[None] | None = None,
+                 server: SynfinServer | None = None) -> None:
         super().__init__({"peername": (conn.remote_ip, conn.remote_port),
                           "sockname": (conn.local_ip, conn.local_port),
                           "connection": conn})
         self._bridge = bridge
         self._conn = conn
         self._waiter = waiter
+        self._server = server
         self._protocol: asyncio.BaseProtocol | None = None
         self._buffer = bytearray()
         self._high = HIGH_WATER
@@ -302,6 +304,8 @@ class SynfinTransport(asyncio.Transport):
         self._lost = True
         self._buffer.clear()
         self._bridge.transports.discard(self)
+        if self._server is not None:
+            self._server._clients.discard(self)
         protocol = self._protocol
         if protocol is not None:
             actions.append(partial(protocol.connection_lost, exc))
@@ -398,6 +402,7 @@ class SynfinServer(asyncio.AbstractServer):
         self._limit = limit
         self._closed = False
         self._serving_forever: asyncio.Future[None] | None = None
+        self._clients: set[SynfinTransport] = set()
         self.sockets = (_ListenAddress((bridge.host.address, listener.port)),)
 
     @property
@@ -412,8 +417,9 @@ class SynfinServer(asyncio.AbstractServer):
             conn = self._listener.accept()
             if conn is None:
                 return
-            transport = SynfinTransport(self._bridge, conn)
+            transport = SynfinTransport(self._bridge, conn, server=self)
             self._bridge.transports.add(transport)
+            self._clients.add(transport)
             actions.append(partial(self._accepted, transport))
 
     def _accepted(self, transport: SynfinTransport) -> None:
@@ -445,6 +451,33 @@ class SynfinServer(asyncio.AbstractServer):
         self._bridge.maybe_detach()
         if self._serving_forever is not None and not self._serving_forever.done():
             self._serving_forever.cancel()
+
+    def close_clients(self) -> None:
+        """Close every connection this server accepted (FIN after the buffered data), even
+        those whose callback has not started yet (as ``Server.close_clients`` of 3.13), and
+        those established but not yet accepted (FIN, where closing the listener would reset
+        them)."""
+        host = self._bridge.host
+        with host.driver.cond:
+            now = host.driver.now()
+            while True:
+                conn = self._listener.accept()
+                if conn is None:
+                    break
+                if conn.state in _FIN_OK:
+                    conn.close(now)
+                if conn.state is not S.CLOSED:
+                    conn.orphan(now)
+            host.driver.kick()
+        for transport in list(self._clients):
+            transport.close()
+        self._clients.clear()
+
+    def abort_clients(self) -> None:
+        """Abort (RST) every connection this server accepted."""
+        for transport in list(self._clients):
+            transport.abort()
+        self._clients.clear()
 
     def get_loop(self) -> asyncio.AbstractEventLoop:
         return self._bridge.loop

@@ -36,6 +36,8 @@ PAGE = b"""<!doctype html>
 </body></html>
 """
 
+_SETTLED = frozenset({State.FIN_WAIT_2, State.TIME_WAIT, State.CLOSED})
+
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
@@ -115,11 +117,9 @@ class Server:
         self.host = TcpHost(driver)
         self.app = app
         self.port = port
-        self.writers: set[asyncio.StreamWriter] = set()
         self.served = 0
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.writers.add(writer)
         self.served += 1
         try:
             await APPS[self.app](reader, writer)
@@ -127,7 +127,6 @@ class Server:
             pass
         finally:
             writer.close()
-            self.writers.discard(writer)
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -142,20 +141,20 @@ class Server:
         print(f"synfin serve {self.app}: listening on {self.host.address}:{self.port} "
               f"(tun {d.device}, mtu {d.mtu}, mss {d.stack.config.mss})", flush=True)
         await stop.wait()
+        server.close_clients()
         server.close()
-        for writer in list(self.writers):
-            writer.close()
         await self._drain()
         return 0
 
     async def _drain(self) -> None:
-        """Give closing connections a moment to finish their handshakes."""
+        """Give closing connections a moment until our FINs are acknowledged (a peer that
+        never closes leaves us in FIN-WAIT-2, which needs nothing more from us)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + DRAIN_SECONDS
         while loop.time() < deadline:
             with self.driver.cond:
                 busy = [c for c in self.driver.stack.connections.values()
-                        if c.state not in (State.TIME_WAIT, State.CLOSED)]
+                        if c.state not in _SETTLED]
             if not busy:
                 return
             await asyncio.sleep(0.02)

@@ -207,6 +207,7 @@ class IoDriver:
                 events = self._selector.select(self._timeout)
                 with self.cond:
                     if self._stopping:
+                        self._round(self.now())  # what the last user calls queued goes out
                         break
                     now = self.now()
                     for key, _ in events:

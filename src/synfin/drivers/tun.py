@@ -165,19 +165,20 @@ class TunDriver(IoDriver):
     ) -> None:
         pack_ip(address)  # ValueError for a bad address, before anything is opened
         super().__init__(seed=seed, faults_in=faults_in, faults_out=faults_out)
+        self.tun: TunDevice | None = None
         try:
-            self.tun = TunDevice(device)
+            tun = self.tun = TunDevice(device)
+            self.mtu = tun.mtu()
         except BaseException:
             self._release_fds()
             raise
-        self.mtu = self.tun.mtu()
         if config is None:
             config = Config(mss=mss_for_mtu(self.mtu))
         self.address = address
         self.answer_ping = answer_ping
         self.stack = Stack(address, config, secret=secret or os.urandom(16),
                            rng=random.Random(seed), sink=sink)
-        self._selector.register(self.tun.fd, selectors.EVENT_READ, self.tun)
+        self._selector.register(tun.fd, selectors.EVENT_READ, tun)
 
     @property
     def stacks(self) -> tuple[Stack]:
@@ -185,10 +186,11 @@ class TunDriver(IoDriver):
 
     @property
     def device(self) -> str:
+        assert self.tun is not None
         return self.tun.name
 
     def _readable(self, data: Any, now: int) -> None:
-        tun = self.tun
+        tun: TunDevice = data
         for _ in range(256):
             packet = tun.read()
             if packet is None:
@@ -220,8 +222,11 @@ class TunDriver(IoDriver):
         self.stack.on_packet(packet, now)
 
     def _write(self, packet: bytes, now: int) -> None:
+        tun = self.tun
+        if tun is None:
+            return
         try:
-            self.tun.write(packet)
+            tun.write(packet)
         except BlockingIOError:
             self.count(WRITE_BLOCKED)
         except OSError:
@@ -230,4 +235,5 @@ class TunDriver(IoDriver):
             self.count(WRITE_FAILED)
 
     def _close_io(self) -> None:
-        self.tun.close()
+        if self.tun is not None:
+            self.tun.close()

@@ -1,0 +1,237 @@
+"""The command line against real programs: ``synfin serve`` with curl and Python clients,
+``synfin connect`` against a Linux server, ``synfin netns up/down``. Each synfin runs as a
+subprocess inside a namespace the test creates (``ip netns exec``)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tunkit import (
+    KERNEL_IP,
+    MB,
+    PYTHON,
+    SYNFIN_IP,
+    TUN,
+    Netns,
+    linux_listener,
+    linux_socket,
+    netns,
+    payload,
+    read_line,
+    requires_netns,
+    sha256,
+    synfin_cli,
+    wait_for,
+)
+
+pytestmark = requires_netns
+
+
+def trace_states(path: Path) -> list[dict[str, object]]:
+    return [e for e in map(json.loads, path.read_text().splitlines()) if e["event"] == "state"]
+
+
+def state_path(events: list[dict[str, object]], remote_port: int) -> list[object]:
+    path: list[object] = []
+    for e in events:
+        if str(e["conn"]).endswith(f":{remote_port}"):
+            if not path:
+                path.append(e["from"])
+            path.append(e["to"])
+    return path
+
+
+class Served:
+    """A ``synfin serve`` subprocess that is listening."""
+
+    def __init__(self, ns: Netns, app: str, trace: Path, *extra: str) -> None:
+        self.proc = synfin_cli(ns, "serve", app, "--tun", TUN, "--addr", SYNFIN_IP,
+                               "--trace", str(trace), *extra, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+        line = read_line(self.proc)
+        assert "listening on" in line, line
+
+    def stop(self, signum: int = signal.SIGINT) -> tuple[int, str]:
+        self.proc.send_signal(signum)
+        _, err = self.proc.communicate(timeout=15)
+        return self.proc.returncode, err.decode()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def ns() -> Iterator[Netns]:
+    with netns() as space:
+        space.make_tun()
+        yield space
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl_gets_the_page_from_synfin_serve_http(ns: Netns, tmp_path: Path) -> None:
+    trace = tmp_path / "http.jsonl"
+    server = Served(ns, "http", trace)
+    try:
+        out = ns.run("curl", "-sS", "-m", "10", "-D", "-", f"http://{SYNFIN_IP}/").stdout
+        assert out.startswith(b"HTTP/1.1 200 OK\r\n")
+        assert b"Hello from synfin" in out
+        missing = ns.run("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "10",
+                         f"http://{SYNFIN_IP}/nothing").stdout
+        assert missing == b"404"
+        head = ns.run("curl", "-sS", "-I", "-m", "10", f"http://{SYNFIN_IP}/").stdout
+        assert b"Content-Length: " in head and b"Hello" not in head
+        # Two requests on one connection (HTTP/1.1 persistence).
+        two = ns.run("curl", "-sS", "-m", "10", f"http://{SYNFIN_IP}/",
+                     f"http://{SYNFIN_IP}/").stdout
+        assert two.count(b"Hello from synfin") == 2
+        events = trace_states(trace)  # flushed while the server runs
+        assert sum(1 for e in events if e["to"] == "ESTABLISHED") == 4
+        # curl closes first: TIME-WAIT is Linux's, synfin goes through LAST-ACK.
+        assert wait_for(lambda: sum(1 for e in trace_states(trace)
+                                    if e["from"] == "LAST-ACK") == 4)
+        assert sum(1 for state, _, _ in ns.ss() if state == "TIME-WAIT") == 4
+        code, err = server.stop(signal.SIGINT)
+        assert code == 0, err
+        assert "stopped after 4 connection(s)" in err
+    finally:
+        server.kill()
+    ss = subprocess.run([PYTHON, "-m", "synfin.cli", "ss", "--trace", str(trace), "--all"],
+                        capture_output=True, text=True, check=True).stdout
+    assert ss.count(f"{SYNFIN_IP}:80") == 5  # the listener and four connections
+    assert "Total: 5 (CLOSED 5)" in ss
+
+
+def test_serve_echo_with_a_python_client_and_sigterm(ns: Netns, tmp_path: Path) -> None:
+    trace = tmp_path / "echo.jsonl"
+    server = Served(ns, "echo", trace, "--port", "7007")
+    try:
+        sock = linux_socket(ns)
+        sock.settimeout(20)
+        sock.connect((SYNFIN_IP, 7007))
+        data = payload(2 * MB, 21)
+        got = bytearray()
+
+        def reader() -> None:
+            while chunk := sock.recv(1 << 20):
+                got.extend(chunk)
+        t = threading.Thread(target=reader)
+        t.start()
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)  # half-close: the echo keeps coming
+        t.join(30)
+        assert sha256(got) == sha256(data)
+        port = sock.getsockname()[1]
+        sock.close()
+        assert wait_for(lambda: state_path(trace_states(trace), port)[-1:] == ["CLOSED"])
+        assert state_path(trace_states(trace), port) == [
+            "LISTEN", "SYN-RECEIVED", "ESTABLISHED", "CLOSE-WAIT", "LAST-ACK", "CLOSED"]
+        # An open connection when the signal comes: the server closes it (FIN) and exits 0.
+        idle = linux_socket(ns)
+        idle.settimeout(10)
+        idle.connect((SYNFIN_IP, 7007))
+        idle_port = idle.getsockname()[1]
+        assert wait_for(lambda: "ESTABLISHED" in state_path(trace_states(trace), idle_port))
+        code, err = server.stop(signal.SIGTERM)
+        assert code == 0, err
+        assert idle.recv(10) == b""
+        idle.close()
+    finally:
+        server.kill()
+
+
+def test_connect_talks_to_a_linux_server_with_half_close(ns: Netns, tmp_path: Path) -> None:
+    listener = linux_listener(ns, 6001)
+    listener.settimeout(20)
+    request = payload(300 * 1024, 31)
+    received = bytearray()
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        while chunk := conn.recv(65536):  # until synfin's FIN (stdin EOF)
+            received.extend(chunk)
+        conn.sendall(b"got " + sha256(received).encode() + b"\n")
+        conn.close()
+
+    t = threading.Thread(target=serve)
+    t.start()
+    trace = tmp_path / "connect.jsonl"
+    proc = synfin_cli(
+        ns, "connect", KERNEL_IP, "6001", "--tun", TUN, "--addr", SYNFIN_IP,
+        "--trace", str(trace), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE)
+    out, err = proc.communicate(request, timeout=30)
+    t.join(10)
+    listener.close()
+    assert proc.returncode == 0, err
+    assert received == request
+    assert out == b"got " + sha256(request).encode() + b"\n"
+    events = trace_states(trace)
+    assert [e["to"] for e in events] == ["SYN-SENT", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2",
+                                         "TIME-WAIT"]
+
+
+def test_connect_to_a_closed_port_says_refused(ns: Netns) -> None:
+    proc = synfin_cli(ns, "connect", KERNEL_IP, "6002", "--tun", TUN, "--addr", SYNFIN_IP,
+                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 1
+    assert err.decode().strip() == f"synfin connect: connect to {KERNEL_IP}:6002: " \
+                                   "Connection refused"
+
+
+def test_bad_device_is_one_line_exit_2(ns: Netns) -> None:
+    proc = synfin_cli(ns, "serve", "echo", "--tun", "x" * 20, "--addr", SYNFIN_IP,
+                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 2
+    lines = err.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("synfin: error: cannot open TUN device")
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_netns_up_down_from_an_outer_namespace(tmp_path: Path) -> None:
+    with netns("sfo") as outer:
+        inner = f"{outer.name}i"
+        up = subprocess.run([PYTHON, "-m", "synfin.cli", "netns", "up", inner,
+                             "--peer-netns", outer.name], capture_output=True, text=True,
+                            timeout=30)
+        try:
+            assert up.returncode == 0, up.stderr
+            assert f"curl http://{SYNFIN_IP}/" in up.stdout
+            assert f"netns down {inner}" in up.stdout
+            again = subprocess.run([PYTHON, "-m", "synfin.cli", "netns", "up", inner],
+                                   capture_output=True, text=True, timeout=30)
+            assert again.returncode == 2 and "already exists" in again.stderr
+            proc = subprocess.Popen(
+                ["ip", "netns", "exec", inner, PYTHON, "-m", "synfin.cli", "serve", "http",
+                 "--tun", "synfin0", "--addr", SYNFIN_IP], stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE)
+            try:
+                assert "listening" in read_line(proc)
+                page = outer.run("curl", "-sS", "-m", "10", f"http://{SYNFIN_IP}/").stdout
+                assert b"Hello from synfin" in page
+                proc.send_signal(signal.SIGINT)
+                proc.communicate(timeout=15)
+                assert proc.returncode == 0
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        finally:
+            down = subprocess.run([PYTHON, "-m", "synfin.cli", "netns", "down", inner],
+                                  capture_output=True, text=True, timeout=30)
+        assert down.returncode == 0, down.stderr
+        names = subprocess.run(["ip", "netns", "list"], capture_output=True,
+                               text=True).stdout
+        assert inner not in names.split()
+        assert "sfv-" not in outer.ip("link", "show")  # the veth pair went with it
