@@ -100,14 +100,23 @@ class Output(ConnectionCore):
         if self._unacked_since is None:
             self._unacked_since = now  # USER TIMEOUT holds "for any state" (RFC 9293 3.10.8)
         self._ensure_retransmit_timer(now)
-        what = "SYN" if active else "SYN,ACK"
-        self._queue(seg, f"{what} (first)" if first else f"{what} retransmission")
+        self._queue(seg, self._syn_reason(active, first))
         if not active:
             self._ack_sent(now)
             if TWO_WAY_HANDSHAKE in self.config.variants:
                 tcb.snd_una = tcb.snd_nxt  # nothing will confirm the SYN,ACK: assume it
                 self._unacked_since = None
                 self._stop(RETRANSMIT, now)
+
+    def _syn_reason(self, active: bool, first: bool) -> str:
+        what = "SYN" if active else "SYN,ACK"
+        if self._retries:
+            return f"{what} retransmission (RTO)"
+        if first:
+            return f"{what} (first)"
+        if not self.passive and not active:
+            return "SYN,ACK (simultaneous open)"
+        return f"{what} again (duplicate SYN)"
 
     # -- data -----------------------------------------------------------------------------
 

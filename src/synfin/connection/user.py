@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from synfin.connection.arrival import Arrival
-from synfin.connection.core import ANY_IP, FIN_WAIT_2
+from synfin.connection.core import ANY_IP, FIN_WAIT_2, ConnectionCore
 from synfin.errors import (
     CONNECTION_ALREADY_EXISTS,
     CONNECTION_CLOSING,
@@ -57,10 +57,12 @@ class UserCalls(Arrival):
 
     def open_active(self, remote_ip: str, remote_port: int, now: int) -> None:
         """Active OPEN (3.10.1): choose ISS, send SYN, enter SYN-SENT."""
-        self._record_call(now, "OPEN", f"active to {remote_ip}:{remote_port}")
         if self.state not in (S.CLOSED, S.LISTEN) or self.error is not None:
             raise LocalError(CONNECTION_ALREADY_EXISTS)
+        if self.state is S.CLOSED:
+            self._new_tcb()
         self.remote_ip, self.remote_port = remote_ip, remote_port
+        self._record_call(now, "OPEN", f"active to {remote_ip}:{remote_port}")
         self.passive = False
         self._choose_iss(now)
         self._set_state(S.SYN_SENT, now)
@@ -71,8 +73,19 @@ class UserCalls(Arrival):
         self._record_call(now, "OPEN", "passive")
         if self.state is not S.CLOSED or self.error is not None:
             raise LocalError(CONNECTION_ALREADY_EXISTS)
+        self._new_tcb()
         self.passive = True
         self._set_state(S.LISTEN, now)
+
+    def _new_tcb(self) -> None:
+        """OPEN in CLOSED "create[s] a new transmission control block" (3.10.1): nothing of
+        an earlier connection through this object survives (queued or unread data, FIN
+        flags, sequence variables, estimators). The user's settings (Nagle, the wake-up
+        callback) stay."""
+        keep = self.on_wake, self.nagle
+        ConnectionCore.__init__(self, self.config, self.local_ip, self.local_port,
+                                isn=self._isn, rng=self._rng, sink=self._sink)
+        self.on_wake, self.nagle = keep
 
     def send(self, data: bytes, now: int) -> int:
         """SEND (3.10.2): queue data; returns how many bytes the send buffer took."""

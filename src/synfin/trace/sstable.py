@@ -70,8 +70,16 @@ def connection_states(
             continue
         if host is None or record.host == host:
             latest[(record.host, record.conn)] = record
-    rows = [_row(change) for change in latest.values()]
+    rows = [_row(change) for change in latest.values() if not _deleted_clone(change)]
     return [r for r in rows if include_closed or r.state is not State.CLOSED]
+
+
+def _deleted_clone(change: StateChange) -> bool:
+    """A listener's half-open clone that went back to LISTEN: the stack deleted it (the
+    listener itself has no peer), so ``ss`` would not list it."""
+    conn = change.conn
+    return (change.new is State.LISTEN and change.old is State.SYN_RECEIVED
+            and conn.remote_port != 0)
 
 
 def _row(change: StateChange) -> ConnRow:
