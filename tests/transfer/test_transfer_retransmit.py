@@ -38,7 +38,7 @@ def test_lost_syns_are_resent_after_1_2_4_seconds() -> None:
     pair.run(lambda: pair.client_app.state is State.ESTABLISHED)
     syns = pair.sent(CLIENT_IP, lambda r: bool(r.packet.segment.flags & Flags.SYN))
     assert [r.t for r in syns] == [0, 1_000_000, 3_000_000, 7_000_000]  # RTO 1 s, doubling
-    assert [r.reason for r in syns][1:] == ["SYN retransmission"] * 3
+    assert all(r.reason.startswith("SYN retransmission") for r in syns[1:])
     assert pair.entered(CLIENT_IP, State.ESTABLISHED) == [7_000_000 + RTT]
     status = pair.client_conn.status()
     # RFC 5681 3.1: after a lost SYN the initial window is one segment.
