@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from statekit import LOCAL_IP, LOCAL_PORT, MSS, REMOTE_IP, REMOTE_PORT, Kit, proves
+from statekit import (
+    LOCAL_IP,
+    LOCAL_PORT,
+    MSS,
+    PEER_SYN_OPTIONS,
+    REMOTE_IP,
+    REMOTE_PORT,
+    Kit,
+    proves,
+)
 
 from synfin import drops
 from synfin.errors import LocalError
@@ -151,6 +160,43 @@ def test_segments_after_the_end_of_a_connection_are_reset() -> None:
     kit.deliver(seg)
     kit.expect_rst(seq_abs=seg.ack)
     kit.expect_nothing()
+
+
+@proves(S.CLOSED, S.SYN_SENT)
+def test_opening_again_after_an_orderly_close_starts_a_new_tcb() -> None:
+    """3.10.1 OPEN in CLOSED creates a new TCB: the old FINs do not make the new connection
+    "closing", and its sequence numbers start from a new ISS."""
+    kit = Kit().to_last_ack()
+    kit.recv("A", seq=2, ack=2)
+    kit.assert_state(S.CLOSED)
+    old_iss = kit.iss
+    kit.now += 10_000_000
+    kit.open_active()
+    kit.expect("S", seq=0)
+    assert kit.iss == seq_add(old_iss, 10_000_000 // 4)
+    kit.recv("SA", seq=0, ack=1, options=PEER_SYN_OPTIONS)
+    kit.expect("A", seq=1, ack=1)
+    assert kit.send(b"new") == 3
+    kit.expect("PA", seq=1, ack=1, payload=b"new")
+    assert kit.receive() == b""
+    assert not kit.conn.at_eof
+
+
+def test_data_queued_before_an_abort_is_not_sent_on_the_next_connection() -> None:
+    kit = Kit().to_established()
+    kit.recv("A", seq=1, ack=1, window=0)
+    kit.send(b"stale")
+    kit.abort()
+    kit.expect("R", seq=1)
+    kit.conn.nagle = False
+    kit.now += 1_000_000
+    kit.open_passive()
+    kit.recv("S", seq=0, options=PEER_SYN_OPTIONS)
+    kit.expect("SA", seq=0, ack=1)
+    kit.recv("A", seq=1, ack=1)
+    kit.expect_nothing()
+    assert kit.conn.status().send_queue == 0
+    assert kit.conn.nagle is False  # a user setting, kept
 
 
 def test_no_timers_run_in_closed() -> None:
