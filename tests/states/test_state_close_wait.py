@@ -39,6 +39,26 @@ def test_close_after_data_sends_the_fin_behind_it() -> None:
     kit.expect_nothing()
 
 
+def test_with_delayed_ack_a_prompt_close_sends_one_fin_ack() -> None:
+    """With delayed ACK on, the ACK of the peer's FIN waits like a data ACK, so a prompt
+    CLOSE carries it on our FIN: the three-segment close of Linux captures (deviation)."""
+    kit = Kit(Kit().config.with_(delayed_ack_us=40_000)).to_established()
+    kit.recv("FA", seq=1, ack=1)
+    kit.expect_nothing()
+    kit.assert_state(S.CLOSE_WAIT)
+    kit.close()
+    kit.expect("FA", seq=1, ack=2)
+    kit.expect_nothing()
+    assert "delayed-ack" not in kit.conn.timers
+
+
+def test_with_delayed_ack_the_fin_is_acknowledged_after_the_delay() -> None:
+    kit = Kit(Kit().config.with_(delayed_ack_us=40_000)).to_established()
+    kit.recv("FA", seq=1, ack=1)
+    kit.fire("delayed-ack")
+    kit.expect("A", seq=1, ack=2)
+
+
 def test_send_still_works() -> None:
     kit = close_wait()
     assert kit.send(b"answer") == 6
