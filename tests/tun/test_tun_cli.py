@@ -114,7 +114,8 @@ def test_curl_gets_the_page_from_synfin_serve_http(ns: Netns, tmp_path: Path) ->
 
 def test_serve_echo_with_a_python_client_and_sigterm(ns: Netns, tmp_path: Path) -> None:
     trace = tmp_path / "echo.jsonl"
-    server = Served(ns, "echo", trace, "--port", "7007")
+    ladder = tmp_path / "echo.txt"
+    server = Served(ns, "echo", trace, "--port", "7007", "--ladder", str(ladder))
     try:
         sock = linux_socket(ns)
         sock.settimeout(20)
@@ -148,6 +149,8 @@ def test_serve_echo_with_a_python_client_and_sigterm(ns: Netns, tmp_path: Path) 
         idle.close()
     finally:
         server.kill()
+    text = ladder.read_text()  # the ladder of the whole run, written at exit
+    assert text.count("SYN seq=0") == 2 and "LAST-ACK" in text and "FIN-WAIT-1" in text
 
 
 def test_connect_talks_to_a_linux_server_with_half_close(ns: Netns, tmp_path: Path) -> None:
@@ -321,3 +324,45 @@ def test_capture_has_no_malformed_packets_or_bad_checksums(ns: Netns, tmp_path: 
     assert bad == ""
     resets = tshark("-Y", "tcp.flags.reset == 1 && ip.src == " + SYNFIN_IP)
     assert len(resets.splitlines()) == 1
+
+
+def test_a_peer_that_stops_reading_blocks_nobody_and_loses_nothing(
+        ns: Netns, tmp_path: Path) -> None:
+    trace = tmp_path / "zero.jsonl"
+    server = Served(ns, "echo", trace)
+    try:
+        def stalled_client() -> socket.socket:
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)
+            s.settimeout(30)
+            s.connect((SYNFIN_IP, 7))
+            return s
+        stalled = ns.call(stalled_client)
+        data = payload(2 * MB, 51)
+        sender = threading.Thread(target=stalled.sendall, args=(data,))
+        sender.start()  # the echo comes back into a receive buffer nobody reads
+        port = stalled.getsockname()[1]
+
+        def zero_window_seen() -> bool:
+            for line in trace.read_text().splitlines():
+                e = json.loads(line)
+                if e["event"] == "recv" and e["win"] == 0 and e["src"].endswith(f":{port}"):
+                    return True
+            return False
+        assert wait_for(zero_window_seen, 10)
+        for i in range(20):  # meanwhile other clients are served
+            with linux_socket(ns) as other:
+                other.settimeout(5)
+                other.connect((SYNFIN_IP, 7))
+                other.sendall(b"ping %d" % i)
+                assert other.recv(100) == b"ping %d" % i
+        got = bytearray()
+        while len(got) < len(data):
+            got.extend(stalled.recv(1 << 20))  # reading again: all of it arrives
+        sender.join(30)
+        assert sha256(got) == sha256(data)
+        stalled.close()
+        code, _ = server.stop()
+        assert code == 0
+    finally:
+        server.kill()

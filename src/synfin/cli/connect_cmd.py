@@ -84,7 +84,7 @@ class Session:
 
 
 def run(args: argparse.Namespace) -> int:
-    trace = TraceFile(args.trace)
+    trace = TraceFile(args.trace, args.ladder)
     try:
         driver = open_driver(args, trace.sink)
         try:

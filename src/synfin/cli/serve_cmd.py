@@ -162,7 +162,7 @@ class Server:
 
 def run(args: argparse.Namespace) -> int:
     port = args.port or DEFAULT_PORTS[args.app]
-    trace = TraceFile(args.trace)
+    trace = TraceFile(args.trace, args.ladder)
     try:
         driver = open_driver(args, trace.sink)
         try:

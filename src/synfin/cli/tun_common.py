@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+from pathlib import Path
 from typing import IO
 
 from synfin.cli.args import Parser, UsageError, seed_value
@@ -11,7 +12,8 @@ from synfin.cli.outputs import check_writable
 from synfin.drivers.faults import FaultSpec
 from synfin.drivers.tun import TunDriver
 from synfin.trace.jsonl import JsonlSink
-from synfin.trace.records import NULL_SINK, TraceSink
+from synfin.trace.ladder import render_ladder
+from synfin.trace.records import NULL_SINK, ListSink, TeeSink, TraceSink
 
 
 def probability(text: str) -> float:
@@ -61,6 +63,8 @@ def add_tun_options(p: Parser) -> None:
                    help="the IPv4 address synfin answers as (on the TUN's subnet)")
     p.add_argument("--trace", metavar="FILE",
                    help="write the JSON-lines trace (flushed per record)")
+    p.add_argument("--ladder", metavar="FILE",
+                   help="at exit, write the ladder diagram of the run (kept in memory)")
     p.add_argument("--seed", type=seed_value, help="seed for the stack and the fault injection")
     p.add_argument("--loss", type=probability, default=0.0, metavar="P",
                    help="drop each packet with probability P, both directions")
@@ -73,21 +77,32 @@ def add_tun_options(p: Parser) -> None:
 
 
 class TraceFile:
-    """The ``--trace`` file, open for streaming, or nothing."""
+    """The ``--trace`` file, open for streaming, and the ``--ladder`` records, or nothing."""
 
-    def __init__(self, path: str | None) -> None:
+    def __init__(self, path: str | None, ladder: str | None = None) -> None:
         self.path = path
+        self.ladder = ladder
         self.stream: IO[str] | None = None
-        self.sink: TraceSink = NULL_SINK
+        self.records: ListSink | None = None
+        sinks: list[TraceSink] = []
+        check_writable(path, ladder)
         if path:
-            check_writable(path)
             self.stream = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed in close())
-            self.sink = JsonlSink(self.stream)
+            sinks.append(JsonlSink(self.stream))
+        if ladder:
+            self.records = ListSink()
+            sinks.append(self.records)
+        self.sink: TraceSink = NULL_SINK if not sinks else sinks[0] if len(sinks) == 1 \
+            else TeeSink(*sinks)
 
     def close(self) -> None:
         if self.stream is not None:
             self.stream.close()
             self.stream = None
+        if self.ladder and self.records is not None:
+            text = render_ladder(self.records.records, width=100)
+            Path(self.ladder).write_text(text + "\n", encoding="utf-8")
+            self.records = None
 
 
 def open_driver(args: argparse.Namespace, sink: TraceSink) -> TunDriver:
