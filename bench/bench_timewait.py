@@ -15,7 +15,7 @@ def fill(count: int) -> TimeWaitTable:
     for i in range(count):
         remote = f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
         key = time_wait_key(remote, 80, 1024 + i % 60000)
-        table.add(key, 1_000_000 + i, 2_000_000 + i, 3_000_000 + i, 4_000_000 + i, 7, i)
+        table.add(key, 1_000_000 + i, 2_000_000 + i, 3_000_000 + i, 4_000_000 + i, 7, 65535, i)
     return table
 
 

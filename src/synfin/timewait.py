@@ -42,28 +42,30 @@ class TwVerdict:
     reason: str
 
 
-def time_wait_verdict(seg: TcpSegment, rcv_nxt: int, rcv_wnd: int,
-                      ts_recent: int | None) -> TwVerdict:
+def time_wait_verdict(seg: TcpSegment, rcv_nxt: int, rcv_wnd: int, ts_recent: int | None,
+                      snd_nxt: int, max_snd_wnd: int) -> TwVerdict:
     """Judge ``seg`` arriving in TIME-WAIT (``ts_recent`` is ``None`` without timestamps).
 
     - RST: ignored, against TIME-WAIT assassination (RFC 1337; see docs/deviations.md).
     - SYN: a new incarnation may start when it is provably newer: a larger timestamp
       (RFC 6191 section 2) or, without timestamps, SEG.SEQ > RCV.NXT (RFC 1122 4.2.2.13);
-      otherwise it is an old duplicate and gets an ACK (RFC 5961 4, challenge ACK).
+      otherwise, and for any SYN,ACK, a challenge ACK (RFC 5961 section 4).
     - A retransmission of the peer's FIN: ACK it and restart 2MSL (RFC 9293 3.10.7.4).
     - An old timestamp (PAWS, RFC 7323 5.3) or an unacceptable sequence number: ACK.
+    - An ACK of data never sent, or older than SND.UNA - MAX.SND.WND: an ACK back (3.10.7.4
+      fifth step, RFC 5961 5.2; the second is a challenge ACK). In TIME-WAIT SND.UNA is
+      SND.NXT: our FIN has been acknowledged.
     - Anything else acceptable: dropped; text is ignored in TIME-WAIT (3.10.7.4, 7th step).
+
+    ACK verdicts whose reason is ``syn-in-synchronized-state`` or ``ack-too-old`` are RFC 5961
+    challenge ACKs, which the caller rate-limits.
     """
     flags = seg.flags
     ts = seg.timestamps
     if flags & Flags.RST:
         return TwVerdict(TwAction.DROP, drops.RST_IN_TIME_WAIT)
-    if flags & Flags.SYN and not flags & Flags.ACK:
-        if ts_recent is not None and ts is not None:
-            newer = seq_gt(ts.tsval, ts_recent)
-        else:
-            newer = seq_gt(seg.seq, rcv_nxt)
-        if newer:
+    if flags & Flags.SYN:
+        if not flags & Flags.ACK and _newer_incarnation(seg, rcv_nxt, ts_recent):
             return TwVerdict(TwAction.REUSE, "syn-reopens-time-wait")
         return TwVerdict(TwAction.ACK, drops.SYN_IN_WINDOW_CHALLENGED)
     if flags & Flags.FIN and seq_add(seg.seq, seg.seg_len) == rcv_nxt:
@@ -72,7 +74,23 @@ def time_wait_verdict(seg: TcpSegment, rcv_nxt: int, rcv_wnd: int,
         return TwVerdict(TwAction.ACK, drops.PAWS)
     if not segment_acceptable(seg.seq, seg.seg_len, rcv_nxt, rcv_wnd):
         return TwVerdict(TwAction.ACK, drops.SEQ_UNACCEPTABLE)
+    if flags & Flags.ACK and seq_gt(seg.ack, snd_nxt):
+        return TwVerdict(TwAction.ACK, drops.ACK_TOO_NEW)
+    if flags & Flags.ACK and seq_lt(seg.ack, seq_add(snd_nxt, -max_snd_wnd)):
+        return TwVerdict(TwAction.ACK, drops.ACK_TOO_OLD)
     return TwVerdict(TwAction.DROP, drops.TEXT_IN_CLOSING_STATE)
+
+
+def _newer_incarnation(syn: TcpSegment, rcv_nxt: int, ts_recent: int | None) -> bool:
+    """RFC 6191 section 2 (timestamps) or RFC 1122 4.2.2.13 (sequence numbers)."""
+    ts = syn.timestamps
+    if ts_recent is not None and ts is not None:
+        return seq_gt(ts.tsval, ts_recent)
+    return seq_gt(syn.seq, rcv_nxt)
+
+
+#: Verdict reasons that are RFC 5961 challenge ACKs (rate-limited, section 7).
+CHALLENGE_REASONS = frozenset({drops.SYN_IN_WINDOW_CHALLENGED, drops.ACK_TOO_OLD})
 
 
 class TimeWaitRecord(NamedTuple):
@@ -83,11 +101,15 @@ class TimeWaitRecord(NamedTuple):
     ts_recent: int | None
     ts_offset: int
     rcv_wscale: int
+    max_snd_wnd: int
     expires: int
 
 
-# snd_nxt, rcv_nxt, ts_recent, ts_offset, expires, rcv_wscale, has_ts, pending timer entries
-_PACK = struct.Struct("!IIIIqBBH")
+# snd_nxt, rcv_nxt, ts_recent, ts_offset, max_snd_wnd, expires, rcv_wscale, has_ts,
+# pending timer entries
+_PACK = struct.Struct("!IIIIIqBBH")
+_EXPIRES = 5
+_PENDING = 8
 
 
 def time_wait_key(remote_ip: str, local_port: int, remote_port: int) -> int:
@@ -120,7 +142,7 @@ class TimeWaitTable:
         return key in self._records
 
     def add(self, key: int, snd_nxt: int, rcv_nxt: int, ts_recent: int | None, ts_offset: int,
-            rcv_wscale: int, now: int) -> bool:
+            rcv_wscale: int, max_snd_wnd: int, now: int) -> bool:
         """File a connection entering TIME-WAIT; ``False`` when ``max_buckets`` is reached
         (then it is closed at once, as Linux does on 'time wait bucket table overflow')."""
         if key not in self._records and len(self._records) >= self.max_buckets:
@@ -128,8 +150,8 @@ class TimeWaitTable:
             return False
         pending = self._pending(key) + 1
         self._records[key] = _PACK.pack(snd_nxt, rcv_nxt, ts_recent or 0, ts_offset,
-                                        now + self.time_wait_us, rcv_wscale,
-                                        ts_recent is not None, pending)
+                                        min(max_snd_wnd, 0xFFFFFFFF), now + self.time_wait_us,
+                                        rcv_wscale, ts_recent is not None, pending)
         self._fifo.append(key)
         return True
 
@@ -137,9 +159,10 @@ class TimeWaitTable:
         packed = self._records.get(key)
         if packed is None:
             return None
-        snd_nxt, rcv_nxt, ts_recent, ts_offset, expires, wscale, has_ts, _ = _PACK.unpack(packed)
+        snd_nxt, rcv_nxt, ts_recent, ts_offset, max_wnd, expires, wscale, has_ts, _ = (
+            _PACK.unpack(packed))
         return TimeWaitRecord(snd_nxt, rcv_nxt, ts_recent if has_ts else None, ts_offset,
-                              wscale, expires)
+                              wscale, max_wnd, expires)
 
     def restart(self, key: int, now: int) -> int:
         """Restart 2MSL for ``key`` (a retransmitted FIN was re-ACKed); the new deadline."""
@@ -147,7 +170,7 @@ class TimeWaitTable:
         if rec is None:
             raise KeyError(key)
         self.add(key, rec.snd_nxt, rec.rcv_nxt, rec.ts_recent, rec.ts_offset, rec.rcv_wscale,
-                 now)
+                 rec.max_snd_wnd, now)
         return now + self.time_wait_us
 
     def remove(self, key: int) -> None:
@@ -162,7 +185,7 @@ class TimeWaitTable:
         if not self._fifo:
             return None
         packed = self._records[self._fifo[0]]
-        return int(_PACK.unpack(packed)[4])
+        return int(_PACK.unpack(packed)[_EXPIRES])
 
     def expire(self, now: int) -> list[int]:
         """Remove and return every key whose 2MSL has ended by ``now``, oldest first."""
@@ -172,7 +195,7 @@ class TimeWaitTable:
             if not self._fifo:
                 return done
             key = self._fifo[0]
-            if _PACK.unpack(self._records[key])[4] > now:
+            if _PACK.unpack(self._records[key])[_EXPIRES] > now:
                 return done
             self._fifo.popleft()
             del self._records[key]
@@ -183,7 +206,7 @@ class TimeWaitTable:
 
     def _pending(self, key: int) -> int:
         packed = self._records.get(key)
-        return int(_PACK.unpack(packed)[7]) if packed is not None else 0
+        return int(_PACK.unpack(packed)[_PENDING]) if packed is not None else 0
 
     def _drop_stale_heads(self) -> None:
         """Pop FIFO heads that belong to removed records or were superseded by a restart."""
@@ -201,8 +224,8 @@ class TimeWaitTable:
                 fifo.popleft()
                 continue
             fields = list(_PACK.unpack(packed))
-            if fields[7] <= 1:
+            if fields[_PENDING] <= 1:
                 return
-            fields[7] -= 1
+            fields[_PENDING] -= 1
             records[key] = _PACK.pack(*fields)
             fifo.popleft()

@@ -9,6 +9,7 @@ from synfin.timewait import TimeWaitTable, TwAction, time_wait_key, time_wait_ve
 from synfin.wire import Flags, TcpSegment, TimestampsOption
 
 RCV_NXT = 5000
+SND_NXT = 777
 T = 60_000_000
 
 
@@ -19,34 +20,34 @@ def seg(flags: Flags, seq: int, ack: int = 0, payload: bytes = b"",
 
 
 def test_rst_is_ignored() -> None:
-    v = time_wait_verdict(seg(Flags.RST, RCV_NXT), RCV_NXT, 1000, None)
+    v = time_wait_verdict(seg(Flags.RST, RCV_NXT), RCV_NXT, 1000, None, SND_NXT, 65535)
     assert v.action is TwAction.DROP and v.reason == "rst-in-time-wait-ignored"
 
 
 def test_retransmitted_fin_is_acked_and_restarts() -> None:
-    v = time_wait_verdict(seg(Flags.FIN | Flags.ACK, RCV_NXT - 1, 777), RCV_NXT, 1000, None)
+    v = time_wait_verdict(seg(Flags.FIN | Flags.ACK, RCV_NXT - 1, 777), RCV_NXT, 1000, None, SND_NXT, 65535)
     assert v.action is TwAction.ACK_RESTART
 
 
 def test_syn_with_higher_seq_reopens_without_timestamps() -> None:
-    assert time_wait_verdict(seg(Flags.SYN, RCV_NXT + 10), RCV_NXT, 1000, None).action \
+    assert time_wait_verdict(seg(Flags.SYN, RCV_NXT + 10), RCV_NXT, 1000, None, SND_NXT, 65535).action \
         is TwAction.REUSE
-    assert time_wait_verdict(seg(Flags.SYN, RCV_NXT - 10), RCV_NXT, 1000, None).action \
+    assert time_wait_verdict(seg(Flags.SYN, RCV_NXT - 10), RCV_NXT, 1000, None, SND_NXT, 65535).action \
         is TwAction.ACK
 
 
 def test_syn_judged_by_timestamp_when_both_have_them() -> None:
     newer = seg(Flags.SYN, RCV_NXT - 10, ts=(101, 0))
     older = seg(Flags.SYN, RCV_NXT + 10, ts=(99, 0))
-    assert time_wait_verdict(newer, RCV_NXT, 1000, 100).action is TwAction.REUSE
-    assert time_wait_verdict(older, RCV_NXT, 1000, 100).action is TwAction.ACK
+    assert time_wait_verdict(newer, RCV_NXT, 1000, 100, SND_NXT, 65535).action is TwAction.REUSE
+    assert time_wait_verdict(older, RCV_NXT, 1000, 100, SND_NXT, 65535).action is TwAction.ACK
 
 
 def test_old_data_is_acked_and_paws_rejects_old_timestamps() -> None:
     old = seg(Flags.ACK | Flags.PSH, RCV_NXT - 300, payload=b"x" * 100)
-    assert time_wait_verdict(old, RCV_NXT, 1000, None).action is TwAction.ACK
+    assert time_wait_verdict(old, RCV_NXT, 1000, None, SND_NXT, 65535).action is TwAction.ACK
     stale = seg(Flags.ACK, RCV_NXT, ts=(5, 0))
-    assert time_wait_verdict(stale, RCV_NXT, 1000, 10).reason == "paws-old-timestamp"
+    assert time_wait_verdict(stale, RCV_NXT, 1000, 10, SND_NXT, 65535).reason == "paws-old-timestamp"
 
 
 def test_key_distinguishes_tuples() -> None:
@@ -57,9 +58,9 @@ def test_key_distinguishes_tuples() -> None:
 
 def test_records_expire_exactly_after_2msl_in_order() -> None:
     table = TimeWaitTable(T, 100)
-    table.add(1, 10, 20, None, 0, 7, now=0)
-    table.add(2, 11, 21, 99, 5, 0, now=1_000)
-    assert table.get(2) == (11, 21, 99, 5, 0, T + 1_000)
+    table.add(1, 10, 20, None, 0, 7, 65535, now=0)
+    table.add(2, 11, 21, 99, 5, 0, 65535, now=1_000)
+    assert table.get(2) == (11, 21, 99, 5, 0, 65535, T + 1_000)
     assert table.next_deadline() == T
     assert table.expire(T - 1) == []
     assert table.expire(T) == [1]
@@ -70,8 +71,8 @@ def test_records_expire_exactly_after_2msl_in_order() -> None:
 
 def test_restart_moves_expiry_and_keeps_order_exact() -> None:
     table = TimeWaitTable(T, 100)
-    table.add(1, 10, 20, None, 0, 0, now=0)
-    table.add(2, 10, 20, None, 0, 0, now=10)
+    table.add(1, 10, 20, None, 0, 0, 65535, now=0)
+    table.add(2, 10, 20, None, 0, 0, 65535, now=10)
     assert table.restart(1, now=500) == T + 500
     assert table.next_deadline() == T + 10
     assert table.expire(T + 10) == [2]
@@ -82,11 +83,11 @@ def test_restart_moves_expiry_and_keeps_order_exact() -> None:
 
 def test_removed_and_readded_key_is_not_confused_by_old_entries() -> None:
     table = TimeWaitTable(T, 100)
-    table.add(1, 10, 20, None, 0, 0, now=0)
+    table.add(1, 10, 20, None, 0, 0, 65535, now=0)
     table.restart(1, now=5)
-    table.add(2, 10, 20, None, 0, 0, now=6)
+    table.add(2, 10, 20, None, 0, 0, 65535, now=6)
     table.remove(1)
-    table.add(1, 30, 40, None, 0, 0, now=100)
+    table.add(1, 30, 40, None, 0, 0, 65535, now=100)
     assert table.next_deadline() == T + 6
     assert table.expire(T + 6) == [2]
     assert table.expire(T + 99) == []
@@ -95,11 +96,22 @@ def test_removed_and_readded_key_is_not_confused_by_old_entries() -> None:
 
 def test_bucket_limit() -> None:
     table = TimeWaitTable(T, 2)
-    assert table.add(1, 0, 0, None, 0, 0, 0) and table.add(2, 0, 0, None, 0, 0, 0)
-    assert not table.add(3, 0, 0, None, 0, 0, 0)
+    assert table.add(1, 0, 0, None, 0, 0, 0, 0) and table.add(2, 0, 0, None, 0, 0, 0, 0)
+    assert not table.add(3, 0, 0, None, 0, 0, 0, 0)
     assert table.overflows == 1 and 3 not in table
 
 
 def test_restart_of_unknown_key_raises() -> None:
     with pytest.raises(KeyError):
         TimeWaitTable(T, 1).restart(42, 0)
+
+
+def test_ack_of_unsent_data_and_too_old_ack_are_answered() -> None:
+    new = time_wait_verdict(seg(Flags.ACK, RCV_NXT, SND_NXT + 5), RCV_NXT, 1000, None, SND_NXT,
+                            100)
+    old = time_wait_verdict(seg(Flags.ACK, RCV_NXT, SND_NXT - 500), RCV_NXT, 1000, None,
+                            SND_NXT, 100)
+    fine = time_wait_verdict(seg(Flags.ACK, RCV_NXT, SND_NXT), RCV_NXT, 1000, None, SND_NXT, 100)
+    assert (new.action, new.reason) == (TwAction.ACK, "ack-of-unsent-data")
+    assert (old.action, old.reason) == (TwAction.ACK, "ack-too-old")
+    assert fine.action is TwAction.DROP

@@ -24,6 +24,7 @@ from synfin.seq import (
     seq_lt,
 )
 from synfin.states import State
+from synfin.timewait import CHALLENGE_REASONS, TwAction, time_wait_verdict
 from synfin.variants import NO_TIME_WAIT, TWO_WAY_HANDSHAKE
 from synfin.wire.flags import Flags
 from synfin.wire.segment import TcpSegment
@@ -155,33 +156,32 @@ class Arrival(Timeouts):
     # -- TIME-WAIT ------------------------------------------------------------------------
 
     def _arrive_time_wait(self, seg: TcpSegment, now: int) -> None:
-        """TIME-WAIT: re-ACK a retransmitted FIN and restart 2MSL (3.10.7.4 fifth step);
-        ignore RST (RFC 1337); otherwise the usual sequence check."""
-        flags = seg.flags
-        if flags & Flags.RST:
-            self._drop(seg, now, drops.RST_IN_TIME_WAIT, "RFC 1337 TIME-WAIT assassination")
-            return
-        if flags & Flags.FIN and seq_add(seg.seq, seg.seg_len) == self.tcb.rcv_nxt:
+        """TIME-WAIT, by the rules of :func:`synfin.timewait.time_wait_verdict` (shared with
+        the stack's compact TIME-WAIT records): re-ACK a retransmitted FIN and restart 2MSL
+        (RFC 9293 3.10.7.4), ignore RST (RFC 1337), ACK what is old or unacceptable."""
+        tcb = self.tcb
+        verdict = time_wait_verdict(seg, tcb.rcv_nxt, self.recv_buffer.window(),
+                                    tcb.ts_recent if tcb.ts_ok else None, tcb.snd_max,
+                                    tcb.max_snd_wnd)
+        action, reason = verdict.action, verdict.reason
+        if action is TwAction.ACK_RESTART:
             self._send_ack_now(now, "re-ACK of retransmitted FIN in TIME-WAIT")
             self._arm(TIME_WAIT, now + self.config.time_wait_us, now)
-            return
-        if flags & Flags.SYN:
-            self._send_challenge_ack(now, "SYN in TIME-WAIT")
-            self._drop(seg, now, drops.SYN_IN_WINDOW_CHALLENGED)
-            return
-        if not self._check_sequence(seg, now):
-            return
-        tcb = self.tcb
-        if flags & Flags.ACK and seq_gt(seg.ack, tcb.snd_max):
-            # RFC 9293 3.10.7.4 fifth step with RFC 5961 5.2, in every state: an ACK outside
-            # SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT is discarded "and an ACK sent back".
-            self._send_ack_now(now, "ACK of data not yet sent (RFC 9293 3.10.7.4)")
-            self._drop(seg, now, drops.ACK_TOO_NEW)
-        elif flags & Flags.ACK and seq_lt(seg.ack, seq_add(tcb.snd_una, -tcb.max_snd_wnd)):
-            self._send_challenge_ack(now, "ACK older than SND.UNA - MAX.SND.WND")
-            self._drop(seg, now, drops.ACK_TOO_OLD)
+        elif action is TwAction.ACK and reason in CHALLENGE_REASONS:
+            self._challenge(seg, now, f"{reason} in TIME-WAIT", reason)
+        elif action is TwAction.ACK:
+            self._send_ack_now(now, f"ACK in TIME-WAIT ({reason})")
+            self._drop(seg, now, reason)
+        elif action is TwAction.REUSE:
+            self._challenge(seg, now, "SYN in TIME-WAIT", drops.SYN_IN_WINDOW_CHALLENGED)
         else:
-            self._drop(seg, now, drops.TEXT_IN_CLOSING_STATE, "segment in TIME-WAIT")
+            self._drop(seg, now, reason)
+
+    def _challenge(self, seg: TcpSegment, now: int, why: str, drop_reason: str) -> None:
+        """Answer ``seg`` with an RFC 5961 challenge ACK and drop it; when the rate limit
+        (section 7) suppresses the ACK, the drop says so."""
+        sent = self._send_challenge_ack(now, why)
+        self._drop(seg, now, drop_reason if sent else drops.CHALLENGE_ACK_LIMIT)
 
     # -- 3.10.7.4 synchronized states (and SYN-RECEIVED) -----------------------------------
 
@@ -270,8 +270,8 @@ class Arrival(Timeouts):
         """Second step, with RFC 5961 3.2: only an exact SEQ match resets; any other
         in-window RST gets a challenge ACK."""
         if seg.seq != self.tcb.rcv_nxt:
-            self._send_challenge_ack(now, "RST in window but not at RCV.NXT")
-            self._drop(seg, now, drops.RST_IN_WINDOW_CHALLENGED)
+            self._challenge(seg, now, "RST in window but not at RCV.NXT",
+                            drops.RST_IN_WINDOW_CHALLENGED)
             return
         if self.state is S.SYN_RECEIVED:
             if self.passive:
@@ -290,8 +290,7 @@ class Arrival(Timeouts):
         if self.state is S.SYN_RECEIVED and self.passive:
             self._return_to_listen(now)
             return
-        self._send_challenge_ack(now, f"SYN in {self.state}")
-        self._drop(seg, now, drops.SYN_IN_WINDOW_CHALLENGED)
+        self._challenge(seg, now, f"SYN in {self.state}", drops.SYN_IN_WINDOW_CHALLENGED)
 
     def _check_ack(self, seg: TcpSegment, now: int) -> bool:
         """Fifth step: the ACK field (RFC 9293 3.10.7.4, RFC 5961 5.2). Returns whether
@@ -311,8 +310,7 @@ class Arrival(Timeouts):
             self._drop(seg, now, drops.ACK_TOO_NEW)
             return False
         if seq_lt(seg.ack, seq_add(tcb.snd_una, -tcb.max_snd_wnd)):
-            self._send_challenge_ack(now, "ACK older than SND.UNA - MAX.SND.WND")
-            self._drop(seg, now, drops.ACK_TOO_OLD)
+            self._challenge(seg, now, "ACK older than SND.UNA - MAX.SND.WND", drops.ACK_TOO_OLD)
             return False
         if seq_gt(seg.ack, tcb.snd_una):
             self._process_new_ack(seg, now)
