@@ -3,6 +3,7 @@ RFC 7323 window scale and timestamps, RFC 2018 SACK-permitted)."""
 
 from __future__ import annotations
 
+from synfin.congestion import ALGORITHMS
 from synfin.connection.output import MAX_WSCALE, Output, window_shift_for
 from synfin.seq import SEQ_MOD
 from synfin.states import State
@@ -47,6 +48,15 @@ class Negotiation(Output):
             tcb.ts_recent = ts.tsval
         tcb.sack_ok = cfg.sack and syn.sack_permitted
         tcb.smss = min(peer_mss, cfg.mss) - (TIMESTAMPS_OPTION_LEN if tcb.ts_ok else 0)
-        self.cc.set_mss(tcb.smss)
+        self._start_congestion_control()
         if self.state is State.SYN_SENT and not tcb.ws_ok:
             tcb.rcv_wscale = 0
+
+    def _start_congestion_control(self) -> None:
+        """Congestion state starts once the MSS is known (RFC 5681 3.1): the initial window
+        from SMSS, ssthresh "arbitrarily high". A handshake timeout does not touch it (no
+        data was in flight), but after a lost SYN or SYN,ACK the initial window is one
+        segment (RFC 5681 3.1, last paragraph)."""
+        self.cc = ALGORITHMS[self.config.congestion_control](self.tcb.smss)
+        if self._retries:
+            self.cc.cwnd = self.tcb.smss

@@ -58,7 +58,8 @@ class Timeouts(Negotiation):
         self._retries += 1
         tcb = self.tcb
         self.rto.back_off()
-        self.cc.on_retransmission_timeout(self.flight_size(), tcb.snd_max)
+        if self._syn_acked():
+            self.cc.on_retransmission_timeout(self.flight_size(), tcb.snd_max)
         self._rtt_seq = None  # Karn's rule: no sample from a retransmitted segment
         tcb.snd_nxt = tcb.snd_una
         self._arm(RETRANSMIT, self._retransmit_deadline(now), now)
