@@ -15,7 +15,7 @@ CONNECTION_RESET = "connection reset"
 CONNECTION_REFUSED = "connection refused"
 CONNECTION_TIMED_OUT = "connection timed out"
 USER_TIMEOUT = "connection aborted due to user timeout"
-FOREIGN_SOCKET_UNSPECIFIED = "foreign socket unspecified"
+REMOTE_SOCKET_UNSPECIFIED = "remote socket unspecified"
 INSUFFICIENT_RESOURCES = "insufficient resources"
 
 

@@ -141,7 +141,7 @@ def test_active_open_turns_the_listening_tcb_active() -> None:
 
 def test_send_without_a_foreign_socket_is_an_error() -> None:
     kit = listening()
-    with pytest.raises(LocalError, match="foreign socket unspecified"):
+    with pytest.raises(LocalError, match="remote socket unspecified"):
         kit.send(b"hello")
     kit.expect_nothing()
     kit.assert_state(S.LISTEN)

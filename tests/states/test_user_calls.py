@@ -107,7 +107,7 @@ def test_passive_open(state: State) -> None:
 
 SEND: dict[State, Outcome] = {
     S.CLOSED: DOES_NOT_EXIST,
-    S.LISTEN: Err("foreign socket unspecified"),
+    S.LISTEN: Err("remote socket unspecified"),
     S.SYN_SENT: Ok(S.SYN_SENT),  # queued until ESTABLISHED
     S.SYN_RECEIVED: Ok(S.SYN_RECEIVED),
     S.ESTABLISHED: Ok(S.ESTABLISHED, ("PA", 1, 1), b"data"),

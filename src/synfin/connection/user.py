@@ -15,7 +15,7 @@ from synfin.errors import (
     CONNECTION_ALREADY_EXISTS,
     CONNECTION_CLOSING,
     CONNECTION_DOES_NOT_EXIST,
-    FOREIGN_SOCKET_UNSPECIFIED,
+    REMOTE_SOCKET_UNSPECIFIED,
     LocalError,
 )
 from synfin.seq import seq_diff
@@ -91,7 +91,7 @@ class UserCalls(Arrival):
         """SEND (3.10.2): queue data; returns how many bytes the send buffer took."""
         self._raise_if_gone()
         if self.state is S.LISTEN:
-            raise LocalError(FOREIGN_SOCKET_UNSPECIFIED)
+            raise LocalError(REMOTE_SOCKET_UNSPECIFIED)
         if self.state not in _CAN_SEND or self.fin_queued:
             raise LocalError(CONNECTION_CLOSING)
         taken = self.send_buffer.write(data)
