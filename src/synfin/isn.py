@@ -31,3 +31,12 @@ class IsnGenerator:
         """ISN for a connection opened at ``now`` (microseconds)."""
         m = now // self._tick_us
         return (m + self.offset(local_ip, local_port, remote_ip, remote_port)) % SEQ_MOD
+
+    def ts_offset(self, local_ip: str, remote_ip: str) -> int:
+        """A secret TSval offset per pair of hosts (RFC 7323 5.4): random-looking to others,
+        but the same for every connection between the two hosts, so a new incarnation of a
+        4-tuple carries newer timestamps than the old one (what RFC 6191 and tw_reuse rely
+        on), as Linux does."""
+        data = f"ts|{local_ip}|{remote_ip}".encode()
+        return int.from_bytes(hashlib.blake2s(data, key=self._secret, digest_size=4).digest(),
+                              "big")

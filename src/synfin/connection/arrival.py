@@ -85,8 +85,6 @@ class Arrival(Timeouts):
         """
         self.remote_ip, self.remote_port = src_ip, seg.src_port
         tcb = self.tcb
-        tcb.irs = seg.seq
-        tcb.rcv_nxt = seq_add(seg.seq, 1)
         self._negotiate(seg)
         self._choose_iss(now)
         tcb.snd_wnd = seg.window
@@ -121,8 +119,6 @@ class Arrival(Timeouts):
         if not flags & Flags.SYN:
             self._drop(seg, now, drops.SYN_SENT_NO_SYN)
             return
-        tcb.irs = seg.seq
-        tcb.rcv_nxt = seq_add(seg.seq, 1)
         self._negotiate(seg)
         if ack_ok:
             self._syn_sent_acked(seg, now)

@@ -1,16 +1,14 @@
-"""What the handshake settles: ISS (RFC 6528) and the SYN options (RFC 9293 3.7.1 MSS,
-RFC 7323 window scale and timestamps, RFC 2018 SACK-permitted)."""
+"""What the handshake settles for a connection: ISS (RFC 6528) and the SYN options, applied
+to the TCB (the rules themselves are in ``synfin.handshake``)."""
 
 from __future__ import annotations
 
 from synfin.congestion import ALGORITHMS
-from synfin.connection.output import MAX_WSCALE, Output, window_shift_for
-from synfin.seq import SEQ_MOD
+from synfin.connection.output import Output
+from synfin.handshake import PeerSyn, negotiate
+from synfin.seq import seq_add
 from synfin.states import State
 from synfin.wire.segment import TcpSegment
-
-#: Bytes the timestamps option takes in every segment once negotiated (with two NOPs).
-TIMESTAMPS_OPTION_LEN = 12
 
 
 class Negotiation(Output):
@@ -22,35 +20,46 @@ class Negotiation(Output):
         tcb.iss = self._isn.isn(self.local_ip, self.local_port, self.remote_ip,
                                 self.remote_port, now)
         tcb.snd_una = tcb.snd_nxt = tcb.snd_max = tcb.iss
-        tcb.ts_offset = self._rng.randrange(SEQ_MOD)
+        tcb.ts_offset = self._isn.ts_offset(self.local_ip, self.remote_ip)
 
     def _negotiate(self, syn: TcpSegment) -> None:
-        """Settle MSS, window scale, timestamps and SACK from the peer's SYN (or SYN,ACK).
+        """Settle MSS, window scale, timestamps and SACK from the peer's SYN (or SYN,ACK)."""
+        self._take_peer_syn(PeerSyn.from_segment(syn))
 
-        An option counts only when both ends sent it; in a SYN,ACK the passive end echoes
-        only what the SYN offered (RFC 7323 1.3, RFC 2018 2). A shift above 14 is taken as
-        14 (RFC 7323 2.3). The effective send MSS leaves room for the timestamps option
-        (RFC 6691).
-        """
-        cfg, tcb = self.config, self.tcb
-        peer_mss = syn.mss if syn.mss is not None else cfg.default_peer_mss
-        peer_ws = syn.wscale
-        if cfg.window_scaling and peer_ws is not None:
-            tcb.ws_ok = True
-            tcb.snd_wscale = min(peer_ws, MAX_WSCALE)
-            tcb.rcv_wscale = window_shift_for(cfg.recv_buffer)
-        else:
-            tcb.ws_ok = False
-            tcb.snd_wscale = tcb.rcv_wscale = 0
-        ts = syn.timestamps
-        tcb.ts_ok = cfg.timestamps and ts is not None
-        if ts is not None:
-            tcb.ts_recent = ts.tsval
-        tcb.sack_ok = cfg.sack and syn.sack_permitted
-        tcb.smss = min(peer_mss, cfg.mss) - (TIMESTAMPS_OPTION_LEN if tcb.ts_ok else 0)
+    def _take_peer_syn(self, peer: PeerSyn) -> None:
+        """Apply :func:`synfin.handshake.negotiate` to the TCB; IRS and RCV.NXT from it."""
+        tcb = self.tcb
+        agreed = negotiate(self.config, peer)
+        tcb.irs = peer.isn
+        tcb.rcv_nxt = seq_add(peer.isn, 1)
+        tcb.ws_ok, tcb.snd_wscale, tcb.rcv_wscale = (agreed.ws_ok, agreed.snd_wscale,
+                                                     agreed.rcv_wscale)
+        tcb.ts_ok, tcb.sack_ok, tcb.smss = agreed.ts_ok, agreed.sack_ok, agreed.smss
+        if peer.tsval is not None:
+            tcb.ts_recent = peer.tsval
         self._start_congestion_control()
-        if self.state is State.SYN_SENT and not tcb.ws_ok:
-            tcb.rcv_wscale = 0
+
+    def adopt_handshake(self, remote_ip: str, remote_port: int, peer: PeerSyn, iss: int,
+                        now: int, rtt_sample: int | None = None) -> None:
+        """Become the SYN-RECEIVED end of a handshake a listener carried out without a full
+        connection (a half-open record, or a SYN cookie): the SYN,ACK ``<SEQ=iss>`` has been
+        sent. The listener has already recorded LISTEN -> SYN-RECEIVED. ``rtt_sample`` is the
+        time from the SYN,ACK to its ACK when the SYN,ACK was not retransmitted (Karn)."""
+        if self.state is not State.CLOSED:
+            raise RuntimeError("adopt_handshake needs a fresh connection")
+        self.remote_ip, self.remote_port = remote_ip, remote_port
+        self.passive = True
+        tcb = self.tcb
+        self._take_peer_syn(peer)
+        tcb.iss = iss
+        tcb.snd_una = iss
+        tcb.snd_nxt = tcb.snd_max = seq_add(iss, 1)
+        tcb.ts_offset = self._isn.ts_offset(self.local_ip, self.remote_ip)
+        tcb.snd_wnd = tcb.max_snd_wnd = peer.window
+        tcb.snd_wl1 = peer.isn
+        if rtt_sample is not None:
+            self.rto.on_rtt_sample(rtt_sample)
+        self.state = State.SYN_RECEIVED  # recorded by the listener (house rule 1 there)
 
     def _start_congestion_control(self) -> None:
         """Congestion state starts once the MSS is known (RFC 5681 3.1): the initial window

@@ -9,33 +9,21 @@ same code resends. ACKs ride on whatever goes out; a pure ACK goes only when not
 from __future__ import annotations
 
 from synfin.connection.core import PERSIST, RETRANSMIT, ConnectionCore, Outgoing
+from synfin.handshake import Negotiated, syn_options
 from synfin.seq import SEQ_MOD, seq_add, seq_diff, seq_ge, seq_gt
 from synfin.states import State
 from synfin.variants import TWO_WAY_HANDSHAKE
 from synfin.wire.flags import Flags
 from synfin.wire.segment import (
-    MssOption,
     NopOption,
     SackOption,
-    SackPermittedOption,
     TcpOption,
     TcpSegment,
     TimestampsOption,
-    WindowScaleOption,
 )
 
 _NO_OUTPUT = frozenset({State.CLOSED, State.LISTEN})
 _MAX_WINDOW_FIELD = 0xFFFF
-#: RFC 7323 section 2.3: the largest shift count.
-MAX_WSCALE = 14
-
-
-def window_shift_for(buffer_size: int) -> int:
-    """The smallest RFC 7323 shift that lets a 16-bit field cover ``buffer_size``."""
-    shift = 0
-    while shift < MAX_WSCALE and (_MAX_WINDOW_FIELD << shift) < buffer_size:
-        shift += 1
-    return shift
 
 
 class Output(ConnectionCore):
@@ -277,18 +265,13 @@ class Output(ConnectionCore):
         return (now // 1000 + self.tcb.ts_offset) % SEQ_MOD
 
     def _syn_options(self, now: int) -> tuple[TcpOption, ...]:
-        """MSS, SACK-permitted, timestamps, window scale; in a SYN,ACK only those the SYN
-        offered (RFC 9293 3.7.1, RFC 7323 2.2/3.2, RFC 2018 2). Linux's order."""
-        cfg, tcb = self.config, self.tcb
-        offering = self.state is State.SYN_SENT
-        opts: list[TcpOption] = [MssOption(cfg.mss)]
-        if cfg.sack and (offering or tcb.sack_ok):
-            opts.append(SackPermittedOption())
-        if cfg.timestamps and (offering or tcb.ts_ok):
-            opts.append(TimestampsOption(self._tsval(now), tcb.ts_recent if not offering else 0))
-        if cfg.window_scaling and (offering or tcb.ws_ok):
-            opts += [NopOption(), WindowScaleOption(window_shift_for(cfg.recv_buffer))]
-        return tuple(opts)
+        """Options of our SYN, or of our SYN,ACK (only those the SYN offered)."""
+        tcb = self.tcb
+        if self.state is State.SYN_SENT:
+            return syn_options(self.config, None, self._tsval(now), 0)
+        agreed = Negotiated(tcb.smss, tcb.ws_ok, tcb.snd_wscale, tcb.rcv_wscale, tcb.ts_ok,
+                            tcb.sack_ok)
+        return syn_options(self.config, agreed, self._tsval(now), tcb.ts_recent)
 
     def _data_options(self, now: int) -> tuple[TcpOption, ...]:
         tcb = self.tcb
