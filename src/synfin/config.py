@@ -61,12 +61,27 @@ class Config:
     syn_backlog: int = 256
     #: Default listen backlog (accept queue bound), as Linux SOMAXCONN.
     listen_backlog: int = 4096
+    #: SYN cookies (RFC 4987), as Linux tcp_syncookies: "off" (0), "on-overflow" (1, when the
+    #: SYN queue is full), "always" (2).
+    syn_cookies: str = "on-overflow"
+    #: Optional per-source SYN rate limit (SYNs a second from one address); None: off.
+    syn_rate_per_source: int | None = None
+    #: TIME-WAIT records a stack keeps at most, as Linux tcp_max_tw_buckets.
+    max_tw_buckets: int = 262_144
+    #: Reuse a TIME-WAIT 4-tuple for a new outgoing connection when timestamps prove the
+    #: new one newer (Linux tcp_tw_reuse = 1; RFC 6191).
+    tw_reuse: bool = False
     #: Ephemeral port range, as Linux net.ipv4.ip_local_port_range.
     ephemeral_ports: tuple[int, int] = (32768, 60999)
     #: RFC 6528: the ISN clock ticks every 4 microseconds.
     isn_tick_us: int = 4
     #: Counterfactual variants used by teaching scenarios; all off is real TCP.
     variants: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if self.syn_cookies not in ("off", "on-overflow", "always"):
+            raise ValueError(f"syn_cookies must be off, on-overflow or always, "
+                             f"not {self.syn_cookies!r}")
 
     def with_(self, **changes: object) -> Config:
         """A copy with some settings changed."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import struct
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import NamedTuple
@@ -201,8 +202,9 @@ class TimeWaitTable:
             del self._records[key]
             done.append(key)
 
-    def keys(self) -> list[int]:
-        return list(self._records)
+    def __iter__(self) -> Iterator[int]:
+        """The keys of the records (a snapshot)."""
+        return iter(list(self._records))
 
     def _pending(self, key: int) -> int:
         packed = self._records.get(key)

@@ -160,7 +160,7 @@ class TcpHost:
                 return True
         if reuse:
             return False
-        return any(cid.local_port == port for cid in self.stack.connections)
+        return self.stack.uses_port(port)
 
     def _bind(self, sock: TcpSocket, port: int) -> int:
         if port == 0:
@@ -314,8 +314,7 @@ class TcpSocket:
                 if other is not self and other._listener is None and not (
                         self._reuseaddr and other._reuseaddr):
                     raise os_error(errno.EADDRINUSE)
-            if not self._reuseaddr and any(
-                    cid.local_port == self._port for cid in self._host.stack.connections):
+            if not self._reuseaddr and self._host.stack.uses_port(self._port):
                 raise os_error(errno.EADDRINUSE)
             now = self._host.driver.now()
             try:

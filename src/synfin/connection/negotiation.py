@@ -4,6 +4,7 @@ to the TCB (the rules themselves are in ``synfin.handshake``)."""
 from __future__ import annotations
 
 from synfin.congestion import ALGORITHMS
+from synfin.connection.core import RETRANSMIT
 from synfin.connection.output import Output
 from synfin.handshake import PeerSyn, negotiate
 from synfin.seq import seq_add
@@ -14,11 +15,12 @@ from synfin.wire.segment import TcpSegment
 class Negotiation(Output):
     """ISS choice and option negotiation."""
 
-    def _choose_iss(self, now: int) -> None:
-        """ISS from the RFC 6528 generator; SND.UNA = SND.NXT = ISS until the SYN goes."""
+    def _choose_iss(self, now: int, iss: int | None = None) -> None:
+        """ISS from the RFC 6528 generator (or ``iss``); SND.UNA = SND.NXT = ISS until the
+        SYN goes."""
         tcb = self.tcb
-        tcb.iss = self._isn.isn(self.local_ip, self.local_port, self.remote_ip,
-                                self.remote_port, now)
+        tcb.iss = iss if iss is not None else self._isn.isn(
+            self.local_ip, self.local_port, self.remote_ip, self.remote_port, now)
         tcb.snd_una = tcb.snd_nxt = tcb.snd_max = tcb.iss
         tcb.ts_offset = self._isn.ts_offset(self.local_ip, self.remote_ip)
 
@@ -40,11 +42,13 @@ class Negotiation(Output):
         self._start_congestion_control()
 
     def adopt_handshake(self, remote_ip: str, remote_port: int, peer: PeerSyn, iss: int,
-                        now: int, rtt_sample: int | None = None) -> None:
+                        now: int, rtt_sample: int | None = None, retries: int = 0,
+                        retransmit_at: int | None = None) -> None:
         """Become the SYN-RECEIVED end of a handshake a listener carried out without a full
         connection (a half-open record, or a SYN cookie): the SYN,ACK ``<SEQ=iss>`` has been
         sent. The listener has already recorded LISTEN -> SYN-RECEIVED. ``rtt_sample`` is the
-        time from the SYN,ACK to its ACK when the SYN,ACK was not retransmitted (Karn)."""
+        time from the SYN,ACK to its ACK when the SYN,ACK was not retransmitted (Karn);
+        ``retries`` and ``retransmit_at`` carry on the SYN,ACK retransmission state."""
         if self.state is not State.CLOSED:
             raise RuntimeError("adopt_handshake needs a fresh connection")
         self.remote_ip, self.remote_port = remote_ip, remote_port
@@ -57,9 +61,15 @@ class Negotiation(Output):
         tcb.ts_offset = self._isn.ts_offset(self.local_ip, self.remote_ip)
         tcb.snd_wnd = tcb.max_snd_wnd = peer.window
         tcb.snd_wl1 = peer.isn
+        self._last_advertised = self.recv_buffer.window()  # what the SYN,ACK offered
         if rtt_sample is not None:
             self.rto.on_rtt_sample(rtt_sample)
+        for _ in range(retries):
+            self.rto.back_off()
+        self._retries = retries
         self.state = State.SYN_RECEIVED  # recorded by the listener (house rule 1 there)
+        if retransmit_at is not None:
+            self._arm(RETRANSMIT, retransmit_at, now)
 
     def _start_congestion_control(self) -> None:
         """Congestion state starts once the MSS is known (RFC 5681 3.1): the initial window

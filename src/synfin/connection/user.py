@@ -55,8 +55,10 @@ class ConnectionStatus:
 class UserCalls(Arrival):
     """RFC 9293 3.10 user calls."""
 
-    def open_active(self, remote_ip: str, remote_port: int, now: int) -> None:
-        """Active OPEN (3.10.1): choose ISS, send SYN, enter SYN-SENT."""
+    def open_active(self, remote_ip: str, remote_port: int, now: int,
+                    iss: int | None = None) -> None:
+        """Active OPEN (3.10.1): choose ISS, send SYN, enter SYN-SENT. ``iss`` overrides the
+        RFC 6528 choice (a stack reopening a TIME-WAIT 4-tuple, RFC 6191)."""
         if self.state not in (S.CLOSED, S.LISTEN) or self.error is not None:
             raise LocalError(CONNECTION_ALREADY_EXISTS)
         if self.state is S.CLOSED:
@@ -64,7 +66,7 @@ class UserCalls(Arrival):
         self.remote_ip, self.remote_port = remote_ip, remote_port
         self._record_call(now, "OPEN", f"active to {remote_ip}:{remote_port}")
         self.passive = False
-        self._choose_iss(now)
+        self._choose_iss(now, iss)
         self._set_state(S.SYN_SENT, now)
         self._wake()
 
@@ -147,6 +149,12 @@ class UserCalls(Arrival):
             self._send_rst(self.tcb.snd_max, now, "ABORT (RFC 9293 3.10.5)")
         self._close_quietly(now, "ABORT")
         self._wake()
+
+    def end_time_wait(self, now: int, cause: str) -> None:
+        """TIME-WAIT is over for this connection (called by a stack that kept its 4-tuple as
+        a compact record): enter CLOSED."""
+        self._timers.clear()
+        self._close_quietly(now, cause)
 
     def orphan(self, now: int) -> None:
         """The application let go of the connection (a socket's close()): from now on an

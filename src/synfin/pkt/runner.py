@@ -347,9 +347,10 @@ class Interpreter:
         return self.stack.connections.get(cid)
 
     def _inject(self, ev: Event, spec: PacketSpec) -> None:
-        before = self._flow_conn()
+        cid = ConnId(self.local_ip, self.local_port, self.remote_ip, self.remote_port)
+        before = self.stack.state_of(cid)
         syn = bool(spec.flags & Flags.SYN)
-        if syn and (before is None or before.state in (State.LISTEN, State.SYN_SENT)):
+        if syn and (before is None or before in (State.LISTEN, State.SYN_SENT)):
             self.remote_isn = spec.start
         seq = spec.start if syn else (spec.start + self.remote_isn) % _M
         ack_off = (self.live_local_isn - self.script_local_isn) if syn else self.live_local_isn
@@ -694,7 +695,11 @@ class Interpreter:
     def tcpi(self) -> dict[str, int]:
         """TCP_INFO-style values of the connection under test."""
         conn = self._flow_conn() or self.conn
-        if conn is not None:
+        cid = ConnId(self.local_ip, self.local_port, self.remote_ip, self.remote_port)
+        kept = self.stack.state_of(cid)
+        if kept is not None:
+            state = sym.LINUX_STATE[kept]
+        elif conn is not None:
             state = sym.LINUX_STATE[conn.state]
         elif self.local_port in self.stack.listeners:
             state = "TCP_LISTEN"
