@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from synfin.timewait import TimeWaitTable, TwAction, time_wait_key, time_wait_verdict
+from synfin.timewait import (
+    TimeWaitTable,
+    TwAction,
+    TwVerdict,
+    time_wait_key,
+    time_wait_verdict,
+)
 from synfin.wire import Flags, TcpSegment, TimestampsOption
 
 RCV_NXT = 5000
@@ -19,35 +25,39 @@ def seg(flags: Flags, seq: int, ack: int = 0, payload: bytes = b"",
     return TcpSegment(40000, 80, seq, ack, flags, 1000, 0, options, payload)
 
 
+def verdict(segment: TcpSegment, ts_recent: int | None = None) -> TwVerdict:
+    return time_wait_verdict(segment, RCV_NXT, 1000, ts_recent, SND_NXT, 65535)
+
+
 def test_rst_is_ignored() -> None:
-    v = time_wait_verdict(seg(Flags.RST, RCV_NXT), RCV_NXT, 1000, None, SND_NXT, 65535)
+    v = verdict(seg(Flags.RST, RCV_NXT))
     assert v.action is TwAction.DROP and v.reason == "rst-in-time-wait-ignored"
 
 
 def test_retransmitted_fin_is_acked_and_restarts() -> None:
-    v = time_wait_verdict(seg(Flags.FIN | Flags.ACK, RCV_NXT - 1, 777), RCV_NXT, 1000, None, SND_NXT, 65535)
+    v = verdict(seg(Flags.FIN | Flags.ACK, RCV_NXT - 1, 777))
     assert v.action is TwAction.ACK_RESTART
 
 
 def test_syn_with_higher_seq_reopens_without_timestamps() -> None:
-    assert time_wait_verdict(seg(Flags.SYN, RCV_NXT + 10), RCV_NXT, 1000, None, SND_NXT, 65535).action \
+    assert verdict(seg(Flags.SYN, RCV_NXT + 10)).action \
         is TwAction.REUSE
-    assert time_wait_verdict(seg(Flags.SYN, RCV_NXT - 10), RCV_NXT, 1000, None, SND_NXT, 65535).action \
+    assert verdict(seg(Flags.SYN, RCV_NXT - 10)).action \
         is TwAction.ACK
 
 
 def test_syn_judged_by_timestamp_when_both_have_them() -> None:
     newer = seg(Flags.SYN, RCV_NXT - 10, ts=(101, 0))
     older = seg(Flags.SYN, RCV_NXT + 10, ts=(99, 0))
-    assert time_wait_verdict(newer, RCV_NXT, 1000, 100, SND_NXT, 65535).action is TwAction.REUSE
-    assert time_wait_verdict(older, RCV_NXT, 1000, 100, SND_NXT, 65535).action is TwAction.ACK
+    assert verdict(newer, 100).action is TwAction.REUSE
+    assert verdict(older, 100).action is TwAction.ACK
 
 
 def test_old_data_is_acked_and_paws_rejects_old_timestamps() -> None:
     old = seg(Flags.ACK | Flags.PSH, RCV_NXT - 300, payload=b"x" * 100)
-    assert time_wait_verdict(old, RCV_NXT, 1000, None, SND_NXT, 65535).action is TwAction.ACK
+    assert verdict(old).action is TwAction.ACK
     stale = seg(Flags.ACK, RCV_NXT, ts=(5, 0))
-    assert time_wait_verdict(stale, RCV_NXT, 1000, 10, SND_NXT, 65535).reason == "paws-old-timestamp"
+    assert verdict(stale, 10).reason == "paws-old-timestamp"
 
 
 def test_key_distinguishes_tuples() -> None:

@@ -101,7 +101,9 @@ def test_single_loss_is_repaired_by_fast_retransmit_not_rto() -> None:
 
 
 def test_newreno_repairs_two_losses_in_one_window_with_a_partial_ack() -> None:
-    pair = Pair(seed=25)
+    """Without SACK: the second loss waits for the partial ACK (RFC 6582)."""
+    no_sack = Config().with_(sack=False)
+    pair = Pair(seed=25, client_config=no_sack, server_config=no_sack)
     first = pair.net.drop(CLIENT_DATA, nth=10)
     second = pair.net.drop(CLIENT_DATA, nth=14)
     data = pattern(200_000, 3)
@@ -117,6 +119,27 @@ def test_newreno_repairs_two_losses_in_one_window_with_a_partial_ack() -> None:
                                                         second.packet.segment.seq]
     # The partial ACK comes one round trip after the fast retransmit (RFC 6582 3.2 step 3).
     assert retrans[1].t == retrans[0].t + RTT
+    assert _retransmit_fired(pair, CLIENT_IP) == []
+
+
+def test_sack_repairs_the_second_loss_without_waiting_for_the_partial_ack() -> None:
+    """With SACK (the default), the duplicate ACKs after the fast retransmit carry the
+    receiver's SACK blocks; the hole of the second loss is resent at once (RFC 6675), a round
+    trip earlier than NewReno's partial ACK would, and nothing is sent twice."""
+    pair = Pair(seed=25)
+    first = pair.net.drop(CLIENT_DATA, nth=10)
+    second = pair.net.drop(CLIENT_DATA, nth=14)
+    data = pattern(200_000, 3)
+    pair.start(Plan(data, close_after_send=True), Plan(close_on_eof=True))
+    pair.run(pair.both_closed)
+    assert pair.server_app.received == data
+    assert first.packet is not None and second.packet is not None
+    retrans = [r for r in pair.sent(CLIENT_IP) if "retransmi" in r.reason]
+    assert [r.reason for r in retrans] == ["fast retransmit (3 duplicate ACKs)",
+                                           "retransmission of a SACK hole (RFC 6675)"]
+    assert [r.packet.segment.seq for r in retrans] == [first.packet.segment.seq,
+                                                        second.packet.segment.seq]
+    assert retrans[1].t < retrans[0].t + RTT
     assert _retransmit_fired(pair, CLIENT_IP) == []
 
 

@@ -359,6 +359,8 @@ class Arrival(Timeouts):
             advanced -= 1
         self.send_buffer.discard(min(advanced, len(self.send_buffer)))
         tcb.snd_una = seg.ack
+        self.sacked.advance(tcb.snd_una)
+        self._take_sack(seg)
         if seq_lt(tcb.snd_nxt, tcb.snd_una):
             tcb.snd_nxt = tcb.snd_una
         self._take_rtt_sample(seg.ack, now)
@@ -373,11 +375,23 @@ class Arrival(Timeouts):
                                     max(cfg.rto_max_us, SYN_TIMEOUT_FALLBACK_US))
         self._unacked_since = now if self.flight_size() else None
         if self.cc.on_ack(max(advanced, 0), tcb.snd_una, flight_before):
-            self._retransmit_first(now, "retransmission (NewReno partial ACK)")
+            self._repair_after_partial_ack(now)
+        if not self.cc.in_recovery:
+            self._rexmit_next = None
         if self.flight_size() == 0:
             self._stop(RETRANSMIT, now)
         else:
             self._restart_retransmit_timer(now)
+
+    def _repair_after_partial_ack(self, now: int) -> None:
+        """A partial ACK in recovery: resend the first unacknowledged segment (RFC 6582 3.2
+        step 3) unless this recovery already resent it from the SACK scoreboard; then the
+        next hole is due instead (RFC 6675 5, NextSeg)."""
+        resent_up_to = self._rexmit_next
+        if resent_up_to is None or not seq_gt(resent_up_to, self.tcb.snd_una):
+            self._retransmit_first(now, "retransmission (NewReno partial ACK)")
+        elif self.sacked:
+            self._retransmit_next_hole(now)
 
     def _take_rtt_sample(self, ack: int, now: int) -> None:
         if self._rtt_seq is not None and seq_ge(ack, self._rtt_seq):
@@ -385,14 +399,27 @@ class Arrival(Timeouts):
             self._rtt_seq = None
 
     def _maybe_duplicate_ack(self, seg: TcpSegment, now: int) -> None:
-        """RFC 5681 section 2 duplicate ACK: data outstanding, no payload, no SYN/FIN,
-        the same ACK and window. The third starts fast retransmit."""
+        """A duplicate ACK: data outstanding, no payload, no SYN/FIN, and either the same
+        window (RFC 5681 section 2) or, with SACK, new SACK information (RFC 6675 section 2:
+        a receiver such as Linux changes its window on nearly every ACK). The third starts
+        fast retransmit; later ones in recovery resend the next SACK hole."""
         tcb = self.tcb
-        if (self.flight_size() == 0 or seg.payload or seg.flags & (Flags.SYN | Flags.FIN)
-                or seg.window << tcb.snd_wscale != tcb.snd_wnd):
+        new_sack = self._take_sack(seg)
+        if self.flight_size() == 0 or seg.payload or seg.flags & (Flags.SYN | Flags.FIN):
+            return
+        if not new_sack and seg.window << tcb.snd_wscale != tcb.snd_wnd:
             return
         if self.cc.on_duplicate_ack(tcb.snd_una, tcb.snd_max, self.flight_size()):
             self._retransmit_first(now, "fast retransmit (3 duplicate ACKs)")
+        elif self.cc.in_recovery and new_sack:
+            self._retransmit_next_hole(now)
+
+    def _take_sack(self, seg: TcpSegment) -> bool:
+        """Merge the segment's SACK blocks into the scoreboard; whether they were news."""
+        blocks = seg.sack_blocks
+        if not (self.tcb.sack_ok and blocks):
+            return False
+        return self.sacked.update(blocks, self.tcb.snd_una, self.tcb.snd_max)
 
     def _update_send_window(self, seg: TcpSegment, now: int) -> None:
         """Take SEG.WND when the segment is newer than the last update (3.10.7.4 fifth

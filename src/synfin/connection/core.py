@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from synfin.buffers import ReceiveBuffer, SendBuffer
 from synfin.config import Config
 from synfin.congestion import ALGORITHMS, CongestionControl
+from synfin.connection.sack import SackScoreboard
 from synfin.errors import RemoteError
 from synfin.isn import IsnGenerator
 from synfin.rto import RtoEstimator
@@ -102,6 +103,10 @@ class ConnectionCore:
         self._segments_unacked = 0  # in-order data segments not yet acknowledged (delayed ACK)
         self._persist_backoff = 0
         self._last_advertised = 0
+        #: What the receiver reported holding beyond SND.UNA (RFC 2018, RFC 6675).
+        self.sacked = SackScoreboard()
+        #: During recovery, where the search for the next hole to resend starts.
+        self._rexmit_next: int | None = None
         #: Called when a user call leaves work for the next output (the stack listens).
         self.on_wake: Callable[[ConnectionCore], None] = _ignore
 

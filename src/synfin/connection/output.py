@@ -191,8 +191,27 @@ class Output(ConnectionCore):
         flags = Flags.ACK | (Flags.FIN if fin else Flags(0))
         seg = self._segment(tcb.snd_una, flags, self.send_buffer.peek(0, size), now)
         self._rtt_seq = None
+        self._rexmit_next = seq_add(tcb.snd_una, size)
         self._restart_retransmit_timer(now)
         self._queue(seg, reason)
+        self._ack_sent(now)
+
+    def _retransmit_next_hole(self, now: int) -> None:
+        """In recovery, resend the first range the receiver has not SACKed, below the
+        highest SACKed octet and not yet resent in this recovery (RFC 6675 NextSeg rule 1)."""
+        tcb = self.tcb
+        hole = self.sacked.next_hole(self._rexmit_next or tcb.snd_una, tcb.snd_una)
+        if hole is None:
+            return
+        start, end = hole
+        offset = seq_diff(start, tcb.snd_una)
+        size = min(tcb.smss, seq_diff(end, start), len(self.send_buffer) - offset)
+        if size <= 0:
+            return
+        seg = self._segment(start, Flags.ACK, self.send_buffer.peek(offset, size), now)
+        self._rexmit_next = seq_add(start, size)
+        self._rtt_seq = None  # Karn
+        self._queue(seg, "retransmission of a SACK hole (RFC 6675)")
         self._ack_sent(now)
 
     # -- ACK, RST, probes -----------------------------------------------------------------

@@ -61,6 +61,8 @@ class Timeouts(Negotiation):
         if self._syn_acked():
             self.cc.on_retransmission_timeout(self.flight_size(), tcb.snd_max)
         self._rtt_seq = None  # Karn's rule: no sample from a retransmitted segment
+        self.sacked.clear()  # RFC 2018 section 8: SACK state is not trusted after an RTO
+        self._rexmit_next = None
         tcb.snd_nxt = tcb.snd_una
         self._arm(RETRANSMIT, self._retransmit_deadline(now), now)
 
