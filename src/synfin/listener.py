@@ -23,12 +23,12 @@ from synfin.connection import Connection
 from synfin.handshake import PeerSyn, negotiate, syn_options
 from synfin.isn import IsnGenerator
 from synfin.reset import reset_for_ack
-from synfin.seq import SEQ_MOD, seq_add
+from synfin.seq import SEQ_MOD, segment_acceptable, seq_add, seq_lt
 from synfin.states import State
 from synfin.syncookies import decode_cookie, decode_ts_options, encode_cookie, encode_ts_options
 from synfin.trace.records import ConnId, StateChange, TimerFired, TimerStarted, TraceSink
 from synfin.wire.flags import Flags
-from synfin.wire.segment import TcpSegment
+from synfin.wire.segment import NopOption, TcpOption, TcpSegment, TimestampsOption
 
 RETRANSMIT = "retransmit"
 S = State
@@ -128,24 +128,66 @@ class Listener:
             self.host.count_drop(now, cid, drops.LISTEN_NOT_SYN)
 
     def _to_half_open(self, cid: ConnId, half: HalfOpen, seg: TcpSegment, now: int) -> None:
-        """A segment for a half-open connection. A retransmitted SYN gets the SYN,ACK again
-        (as Linux); the handshake ACK waits while the accept queue is full (Linux,
-        ``tcp_abort_on_overflow = 0``); anything else makes the full connection, which then
-        applies RFC 9293 3.10.7.4 in SYN-RECEIVED."""
-        flags = seg.flags
-        if flags & (Flags.SYN | Flags.ACK | Flags.RST) == Flags.SYN and seg.seq == half.peer.isn:
+        """A segment for a half-open connection, judged by the record with the SYN-RECEIVED
+        rules of RFC 9293 3.10.7.4. Only the handshake ACK (SEG.ACK = ISS+1) makes the full
+        connection, so no segment a spoofer can send turns a record into a connection outside
+        the SYN queue's bound. A retransmitted SYN gets the SYN,ACK again (as Linux); the
+        handshake ACK waits while the accept queue is full (Linux, ``tcp_abort_on_overflow =
+        0``)."""
+        flags = seg.flags & (Flags.SYN | Flags.ACK | Flags.RST)
+        if flags == Flags.SYN and seg.seq == half.peer.isn:
             self._send_syn_ack(cid, half, now, "SYN,ACK again (duplicate SYN)")
             self.host.count_drop(now, cid, "duplicate-syn", "SYN,ACK sent again")
             return
-        completes = (flags & (Flags.SYN | Flags.ACK | Flags.RST) == Flags.ACK
-                     and seg.ack == seq_add(half.iss, 1))
-        if completes and self.accept_queue_full():
+        if not self._half_open_sequence_ok(cid, half, seg, now):
+            return
+        if flags & (Flags.RST | Flags.SYN):
+            self._half_open_rst_or_syn(cid, half, seg, now)
+        elif not flags & Flags.ACK:
+            self.host.count_drop(now, cid, drops.NO_ACK_FLAG)
+        elif seg.ack != seq_add(half.iss, 1):
+            self._reset(cid, seg, "unacceptable ACK in SYN-RECEIVED")
+            self.host.count_drop(now, cid, drops.ACK_UNACCEPTABLE)
+        elif self.accept_queue_full():
             self.host.count_drop(now, cid, drops.ACCEPT_QUEUE_FULL)
+        else:
+            del self.half_open[cid]
+            rtt = now - half.first_sent if half.retries == 0 else None
+            conn = self._materialize(cid, half.peer, half.iss, now, rtt, half.retries,
+                                     half.deadline)
+            conn.on_segment(seg, cid.remote_ip, now)
+
+    def _half_open_sequence_ok(self, cid: ConnId, half: HalfOpen, seg: TcpSegment,
+                               now: int) -> bool:
+        """First step (RFC 9293 3.10.7.4, with PAWS, RFC 7323 5.3): an unacceptable segment
+        is answered with ``<SEQ=ISS+1><ACK=RCV.NXT><CTL=ACK>`` unless it is a RST."""
+        cfg = self.host.config
+        ts = seg.timestamps
+        rcv_nxt = seq_add(half.peer.isn, 1)
+        paws = (cfg.timestamps and half.peer.tsval is not None and ts is not None
+                and not seg.flags & Flags.RST and seq_lt(ts.tsval, half.peer.tsval))
+        if not paws and segment_acceptable(seg.seq, seg.seg_len, rcv_nxt, cfg.recv_buffer):
+            return True
+        if seg.flags & Flags.RST:
+            self.host.count_drop(now, cid, drops.RST_OUT_OF_WINDOW)
+            return False
+        self._send_ack(cid, half, now, "ACK for unacceptable segment (RFC 9293 3.10.7.4)")
+        self.host.count_drop(now, cid, drops.PAWS if paws else drops.SEQ_UNACCEPTABLE)
+        return False
+
+    def _half_open_rst_or_syn(self, cid: ConnId, half: HalfOpen, seg: TcpSegment,
+                              now: int) -> None:
+        """Second and fourth steps: a RST at exactly RCV.NXT, or a new SYN, returns a
+        passive OPEN's connection to LISTEN (the record is deleted); any other RST in the
+        window gets a challenge ACK (RFC 5961 3.2)."""
+        if seg.flags & Flags.RST and seg.seq != seq_add(half.peer.isn, 1):
+            self._send_ack(cid, half, now, "challenge ACK (RFC 5961): RST in window but not "
+                                           "at RCV.NXT")
+            self.host.count_drop(now, cid, drops.RST_IN_WINDOW_CHALLENGED)
             return
         del self.half_open[cid]
-        rtt = now - half.first_sent if half.retries == 0 else None
-        conn = self._materialize(cid, half.peer, half.iss, now, rtt, half.retries, half.deadline)
-        conn.on_segment(seg, cid.remote_ip, now)
+        cause = "rcv RST (from passive OPEN)" if seg.flags & Flags.RST else "rcv SYN in window"
+        self._state(now, cid, S.SYN_RECEIVED, S.LISTEN, cause)
 
     def _on_syn(self, cid: ConnId, seg: TcpSegment, now: int, iss: int | None) -> None:
         if self._rate_limited(cid.remote_ip, now):
@@ -209,6 +251,19 @@ class Listener:
         options = syn_options(cfg, negotiate(cfg, peer), tsval, peer.tsval or 0)
         seg = TcpSegment(self.port, cid.remote_port, half.iss, seq_add(peer.isn, 1),
                          Flags.SYN | Flags.ACK, min(cfg.recv_buffer, 0xFFFF), 0, options)
+        self.host.send_segment(cid.remote_ip, seg, cid, reason)
+
+    def _send_ack(self, cid: ConnId, half: HalfOpen, now: int, reason: str) -> None:
+        """``<SEQ=ISS+1><ACK=RCV.NXT><CTL=ACK>`` from a half-open record."""
+        cfg = self.host.config
+        agreed = negotiate(cfg, half.peer)
+        options: tuple[TcpOption, ...] = ()
+        if agreed.ts_ok:
+            tsval = (now // 1000 + self._isn.ts_offset(cid.local_ip, cid.remote_ip)) % SEQ_MOD
+            options = (NopOption(), NopOption(), TimestampsOption(tsval, half.peer.tsval or 0))
+        seg = TcpSegment(self.port, cid.remote_port, seq_add(half.iss, 1),
+                         seq_add(half.peer.isn, 1), Flags.ACK,
+                         min(cfg.recv_buffer >> agreed.rcv_wscale, 0xFFFF), 0, options)
         self.host.send_segment(cid.remote_ip, seg, cid, reason)
 
     def _send_cookie(self, cid: ConnId, seg: TcpSegment, now: int) -> None:
