@@ -86,11 +86,13 @@ def decode_cookie(secret: bytes, four_tuple: tuple[str, int, str, int], seg_seq:
 
 def encode_ts_options(tsval: int, wscale: int | None, sack: bool) -> int:
     """``tsval`` with its low bits replaced by the SYN's window scale and SACK-permitted,
-    rounded so the timestamp never goes backwards."""
+    rounded down (as Linux's ``cookie_init_timestamp``): the TSval of every later segment is
+    ``tsval`` or more, so the peer's PAWS (RFC 7323 5.3) never finds it older than the
+    SYN,ACK's."""
     bits = (_TS_WSCALE_NONE if wscale is None else min(wscale, 14)) | (_TS_SACK if sack else 0)
     base = tsval & ~((1 << TS_OPTION_BITS) - 1)
-    if base | bits < tsval:
-        base += 1 << TS_OPTION_BITS
+    if base | bits > tsval:
+        base -= 1 << TS_OPTION_BITS
     return (base | bits) % SEQ_MOD
 
 
