@@ -477,9 +477,10 @@ class Stack:
         if filed:
             self._tw_conns[key] = conn
         else:
+            # Through the connection (house rule 1), so that an application holding it
+            # sees CLOSED rather than a TIME-WAIT that would never end.
             self._count_drop(now, cid, None, drops.TIME_WAIT_OVERFLOW)
-            self._record_state(now, cid, State.TIME_WAIT, State.CLOSED,
-                               "time wait bucket table overflow (max_tw_buckets)")
+            conn.end_time_wait(now, "time wait bucket table overflow (max_tw_buckets)")
         return True
 
     def _time_wait_conn_id(self, key: int) -> ConnId:
