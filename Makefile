@@ -4,6 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 APT_STAMP := $(VENV)/.apt-installed
+BENCH_STAMP := $(VENV)/.bench-installed
 APT_PKGS  := tshark tcpdump iproute2
 
 .PHONY: demo test lint typecheck unit bench clean setup system-deps
@@ -43,7 +44,13 @@ unit: $(STAMP) system-deps
 
 test: lint typecheck unit
 
-bench: $(STAMP)
+# Benchmarks (bench/): writes bench/results.json, bench/RESULTS.md and bench/results.png.
+# Needs matplotlib (the `bench` extra); the TUN figures need root, ip and /dev/net/tun.
+$(BENCH_STAMP): pyproject.toml | $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+bench: $(STAMP) $(BENCH_STAMP) system-deps
 	$(BIN)/python -m bench
 
 clean:

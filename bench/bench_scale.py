@@ -14,14 +14,14 @@ WORK_CONNS = 1_000
 ROUNDS = 3
 
 
-def per_segment_seconds(total: int) -> float:
+def per_segment_seconds(total: int, work_conns: int = WORK_CONNS, repeat: int = 5) -> float:
     config = Config(timestamps=True)
     server = make_stack("10.1.0.2", config, seed=2)
     clients = [make_stack(f"10.1.1.{i + 1}", config, seed=10 + i)
                for i in range(max(1, total // 25_000 + 1))]
     conns = open_connections(server, clients, total, now=1_000)
     wire = Wire([server, *clients])
-    work = conns[:: max(1, total // WORK_CONNS)][:WORK_CONNS]
+    work = conns[:: max(1, total // work_conns)][:work_conns]
     clock = [2_000]
 
     def round_trip() -> None:
@@ -32,14 +32,15 @@ def per_segment_seconds(total: int) -> float:
                 conn.send(b"x", now)
             wire.settle(now)
 
-    seconds = median_seconds(round_trip, repeat=5)
+    seconds = median_seconds(round_trip, repeat=repeat)
     segments = ROUNDS * len(work) * 2  # a data segment and its ACK each
     return seconds / segments
 
 
-def run() -> dict[str, float]:
-    small = per_segment_seconds(1_000)
-    large = per_segment_seconds(100_000)
+def run(small_n: int = 1_000, large_n: int = 100_000, work_conns: int = WORK_CONNS,
+        repeat: int = 5) -> dict[str, float]:
+    small = per_segment_seconds(small_n, work_conns, repeat)
+    large = per_segment_seconds(large_n, work_conns, repeat)
     return {
         "segment_cost_us_1k": round(small * 1e6, 2),
         "segment_cost_us_100k": round(large * 1e6, 2),

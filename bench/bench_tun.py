@@ -1,144 +1,373 @@
-"""Benchmarks of synfin against the Linux kernel over a TUN device (run as root).
+"""Benchmarks of synfin against Linux over a TUN device (needs root; skipped without it).
 
-    .venv/bin/python bench/bench_tun.py [--size MB] [--conns N] [--loss P --reorder P]
+Everything runs in a network namespace made for the run and deleted afterwards: a TUN device
+whose kernel side is ``10.78.0.1`` and synfin answering as ``10.78.0.2``. synfin runs in this
+process behind :class:`synfin.drivers.tun.TunDriver`, its I/O thread pinned to one CPU; the
+Linux side is ``bench/tun_peer.py``, a separate process of kernel sockets pinned to the other
+CPU, so the two never share a CPU or the GIL.
 
-Everything runs in a network namespace created for the run and deleted afterwards:
+The synfin applications (echo, sink, source) run inside the driver's I/O thread at the start
+of each round, straight on :class:`~synfin.connection.Connection` user calls: packets in, the
+application's calls, packets out. That measures synfin's TCP and the driver, not thread
+hand-offs; ``tun_lifecycle_serve_per_s`` measures the same lifecycle against
+``synfin serve echo`` (asyncio streams over the driver) for comparison.
 
-* bulk transfer rates (MB/s) of ``--size`` MB Linux -> synfin and synfin -> Linux, at MTU 1500
-  and 65535 (synfin runs in this process behind the TUN driver; Linux is a kernel socket);
-* connections per second for connect + 1-byte echo + close from a Linux client against
-  ``synfin serve echo`` (a subprocess), with the states left on both sides afterwards.
+Figures (each the median of repeated runs):
+
+* ``tun_lifecycle_per_s``: a Linux client does connect + 1-byte echo + close, one at a time;
+* ``tun_bulk_in_MBps`` / ``tun_bulk_in_jumbo_MBps``: Linux -> synfin at MTU 1500 / 65535,
+  timed by the client from connect until synfin's receipt of the last byte;
+* ``tun_bulk_out_MBps`` (and ``tun_bulk_out_jumbo_MBps``): synfin -> Linux;
+* ``tun_raw_roundtrips_per_s``: UDP datagrams from a Linux socket reflected by a bare Python
+  loop reading and writing the same kind of TUN device, no TCP: the ceiling for any Python
+  stack on this path; ``tun_lifecycle_vs_raw`` is ``tun_lifecycle_per_s`` over it.
+
+    .venv/bin/python -m bench.bench_tun [--size MB] [--conns N] [--loss P --reorder P]
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import json
+import os
+import select
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
-import time
+from collections.abc import Iterator
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "tun"))
-
-from tunkit import (
-    MB,
-    SYNFIN_IP,
-    TUN,
-    SynfinSide,
-    linux_socket,
-    netns,
-    payload,
-    read_line,
-    synfin_cli,
-)
-
-from synfin.drivers.faults import FaultSpec
+from bench.common import Netns, bench_cpus, median_of, netns_available, pinned
+from synfin.config import Config
+from synfin.connection import Connection
+from synfin.drivers.faults import NO_FAULTS, FaultSpec
+from synfin.drivers.tun import TunDevice, TunDriver, mss_for_mtu
+from synfin.errors import LocalError, RemoteError
+from synfin.listener import Listener
+from synfin.states import State
 from synfin.trace.records import NULL_SINK
 
+HERE = Path(__file__).resolve().parent
+PEER = HERE / "tun_peer.py"
+TUN = "sfb0"
+KERNEL_IP = "10.78.0.1"
+SYNFIN_IP = "10.78.0.2"
+ECHO_PORT, SINK_PORT, SOURCE_PORT, UDP_PORT = 7, 9, 19, 7
+MB = 1_000_000
+#: Socket buffers for the jumbo runs: a 256 KB window holds only four 64 KB segments.
+JUMBO_BUFFER = 4 << 20
 
-def bulk(mtu: int, size: int, spec: FaultSpec) -> tuple[float, float, bool]:
-    with netns("sfb") as ns:
-        ns.make_tun(mtu=mtu)
-        side = SynfinSide(ns, sink=NULL_SINK, faults_in=spec, faults_out=spec)
+
+def pattern(size: int) -> bytes:
+    """What the source sends: the payload ``tun_peer.py`` checks."""
+    cycle = bytes(range(251))
+    return (cycle * (size // 251 + 1))[:size]
+
+
+# -- applications running in the driver's I/O thread ---------------------------------------
+
+class EchoApp:
+    """Accept, echo what arrives, close after the peer's FIN (like ``synfin serve echo``)."""
+
+    def __init__(self, listener: Listener) -> None:
+        self.listener = listener
+        self.conns: list[Connection] = []
+
+    def step(self, now: int) -> None:
+        while (conn := self.listener.accept()) is not None:
+            self.conns.append(conn)
+        if not self.conns:
+            return
+        keep = []
+        for conn in self.conns:
+            try:
+                data = conn.receive(now=now)
+                if data:
+                    conn.send(data, now)
+                keep.append(conn)
+            except LocalError:  # the peer's FIN: everything read
+                conn.close(now)
+            except RemoteError:  # reset
+                pass
+        self.conns = keep
+
+    def pending(self) -> bool:
+        return bool(self.listener.accept_queue) or any(
+            conn.readable() or conn.peer_fin for conn in self.conns)
+
+
+class SinkApp:
+    """Read everything; at the peer's FIN send a one-byte receipt and close."""
+
+    def __init__(self, listener: Listener) -> None:
+        self.listener = listener
+        self.conns: list[Connection] = []
+        self.received = 0
+
+    def step(self, now: int) -> None:
+        while (conn := self.listener.accept()) is not None:
+            self.conns.append(conn)
+        keep = []
+        for conn in self.conns:
+            try:
+                while data := conn.receive(now=now):
+                    self.received += len(data)
+                keep.append(conn)
+            except LocalError:
+                conn.send(b"!", now)
+                conn.close(now)
+            except RemoteError:
+                pass
+        self.conns = keep
+
+    def pending(self) -> bool:
+        return bool(self.listener.accept_queue) or any(
+            conn.readable() or conn.peer_fin for conn in self.conns)
+
+
+class SourceApp:
+    """Send ``size`` bytes of :func:`pattern` to whoever connects, then close."""
+
+    def __init__(self, listener: Listener) -> None:
+        self.listener = listener
+        self.data = b""
+        self.conns: list[tuple[Connection, memoryview]] = []
+
+    def step(self, now: int) -> None:
+        while (conn := self.listener.accept()) is not None:
+            self.conns.append((conn, memoryview(self.data)))
+        keep = []
+        for conn, rest in self.conns:
+            try:
+                space = conn.send_space()
+                if rest and space:
+                    rest = rest[conn.send(bytes(rest[:space]), now):]
+                    if not rest:
+                        conn.close(now)
+                if conn.state is not State.CLOSED:
+                    keep.append((conn, rest))
+            except (LocalError, RemoteError):
+                pass
+        self.conns = keep
+
+    def pending(self) -> bool:
+        return bool(self.listener.accept_queue) or any(
+            rest and conn.send_space() for conn, rest in self.conns)
+
+
+class AppDriver(TunDriver):
+    """A TUN driver that runs the benchmark applications in its I/O thread: at the start of
+    every round, and again after it while a round left them something to do (a connection
+    reaches the accept queue when the round's output settles it)."""
+
+    apps: tuple[EchoApp | SinkApp | SourceApp, ...] = ()
+
+    def _round(self, now: int) -> None:
+        for _ in range(8):
+            for app in self.apps:
+                app.step(now)
+            super()._round(now)
+            if not any(app.pending() for app in self.apps):
+                return
+
+
+# -- the namespace, the device and the peer ------------------------------------------------
+
+def make_tun(ns: Netns, mtu: int) -> None:
+    ns.ip("tuntap", "add", "dev", TUN, "mode", "tun")
+    ns.ip("link", "set", TUN, "mtu", str(mtu))
+    ns.ip("addr", "add", f"{KERNEL_IP}/24", "dev", TUN)
+    ns.ip("link", "set", TUN, "up")
+
+
+def run_peer(ns: Netns, mode: str, port: int, amount: int, timeout: float = 300
+             ) -> dict[str, float]:
+    """Run ``tun_peer.py MODE`` inside the namespace on the peer's CPU; its JSON answer."""
+    env = dict(os.environ, SYNFIN_BENCH_CPU=str(bench_cpus()[1]))
+    result = subprocess.run(ns.command(sys.executable, str(PEER), mode, SYNFIN_IP,
+                                       str(port), str(amount)),
+                            capture_output=True, text=True, timeout=timeout, env=env,
+                            check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"tun_peer {mode} failed: {result.stderr.strip()[-2000:]}")
+    answer: dict[str, float] = json.loads(result.stdout)
+    return answer
+
+
+@contextlib.contextmanager
+def synfin_over_tun(mtu: int, faults: FaultSpec = NO_FAULTS) -> Iterator[tuple[Netns,
+                                                                               AppDriver]]:
+    """A namespace with a TUN device of ``mtu`` and a running :class:`AppDriver` serving
+    echo (7), sink (9) and source (19), its I/O thread on synfin's CPU."""
+    buffer = JUMBO_BUFFER if mtu > 9000 else 256 * 1024
+    config = Config(mss=mss_for_mtu(mtu), send_buffer=buffer, recv_buffer=buffer)
+    with Netns("sfb") as ns:
+        make_tun(ns, mtu)
+        driver: AppDriver = ns.call(lambda: AppDriver(TUN, SYNFIN_IP, config, seed=1,
+                                                      sink=NULL_SINK, faults_in=faults,
+                                                      faults_out=faults))
+        stack = driver.stack
+        driver.apps = (EchoApp(stack.listen(ECHO_PORT)), SinkApp(stack.listen(SINK_PORT)),
+                       SourceApp(stack.listen(SOURCE_PORT)))
+        with pinned(bench_cpus()[0]):
+            driver.start()
         try:
-            server = side.host.create_server(("", 9))
-            data = payload(size, 1)
-            result: dict[str, float] = {}
-
-            def serve() -> None:
-                conn, _ = server.accept()
-                got = 0
-                start = time.perf_counter()
-                while got < size:
-                    got += len(conn.recv(1 << 20))
-                result["in"] = size / (time.perf_counter() - start) / 1e6
-                conn.sendall(data)
-                conn.close()
-
-            t = threading.Thread(target=serve)
-            t.start()
-            sock = linux_socket(ns)
-            sock.settimeout(600)
-            sock.connect((SYNFIN_IP, 9))
-            sock.sendall(data)
-            received = bytearray()
-            start = None
-            while chunk := sock.recv(1 << 20):
-                if start is None:
-                    start = time.perf_counter() - 0.0
-                received.extend(chunk)
-            out = size / (time.perf_counter() - (start or 0)) / 1e6
-            t.join()
-            sock.close()
-            return result["in"], out, received == data
+            yield ns, driver
         finally:
-            side.stop()
+            driver.stop()
 
 
-def conns(n: int, trace: bool) -> None:
-    with netns("sfc") as ns, tempfile.TemporaryDirectory() as tmp:
-        ns.make_tun()
-        trace_path = Path(tmp) / "echo.jsonl"
-        extra = ["--trace", str(trace_path)] if trace else []
-        proc = synfin_cli(ns, "serve", "echo", "--tun", TUN, "--addr", SYNFIN_IP, *extra,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def source_data(driver: AppDriver, size: int) -> None:
+    with driver.cond:
+        for app in driver.apps:
+            if isinstance(app, SourceApp):
+                app.data = pattern(size)
+
+
+# -- measurements ----------------------------------------------------------------------------
+
+def lifecycles(ns: Netns, count: int, repeat: int) -> float:
+    def once() -> float:
+        answer = run_peer(ns, "lifecycle", ECHO_PORT, count)
+        if answer["bad"]:
+            raise RuntimeError(f"{answer['bad']} bad echoes")
+        return answer["per_s"]
+    return median_of(once, repeat)
+
+
+def bulk(ns: Netns, driver: AppDriver, direction: str, size: int, repeat: int) -> float:
+    if direction == "out":
+        source_data(driver, size)
+
+    def once() -> float:
+        answer = (run_peer(ns, "recv", SOURCE_PORT, size) if direction == "out"
+                  else run_peer(ns, "send", SINK_PORT, size))
+        if not answer["ok"]:
+            raise RuntimeError(f"bulk {direction}: data not delivered intact")
+        return answer["MBps"]
+    return median_of(once, repeat)
+
+
+def raw_roundtrips(count: int, repeat: int) -> float:
+    """UDP ping-pong through a TUN device reflected by a bare read/write loop."""
+    with Netns("sfr") as ns:
+        make_tun(ns, 1500)
+        device = ns.call(lambda: TunDevice(TUN))
+        stop = threading.Event()
+        reflector = threading.Thread(target=reflect_udp, args=(device, stop), daemon=True)
+        with pinned(bench_cpus()[0]):
+            reflector.start()
         try:
-            read_line(proc)
+            return median_of(lambda: run_peer(ns, "udp-ping", UDP_PORT, count)["per_s"],
+                             repeat)
+        finally:
+            stop.set()
+            reflector.join(5)
+            device.close()
 
-            def loop() -> tuple[float, int]:
-                bad = 0
-                start = time.perf_counter()
-                for _ in range(n):
-                    s = socket.create_connection((SYNFIN_IP, 7), timeout=5)
-                    s.sendall(b"x")
-                    if s.recv(1) != b"x":
-                        bad += 1
-                    s.close()
-                return time.perf_counter() - start, bad
-            elapsed, bad = ns.call(loop, timeout=600)
-            time.sleep(0.5)
-            linux = collections.Counter(state for state, _, peer in ns.ss()
-                                        if peer.startswith(SYNFIN_IP))
+
+def reflect_udp(device: TunDevice, stop: threading.Event) -> None:
+    """Send every UDP datagram back where it came from: swapping the addresses and the
+    ports leaves both checksums valid (they are sums), so nothing is recomputed."""
+    poller = select.epoll()
+    poller.register(device.fd, select.EPOLLIN)
+    fd = device.fd
+    try:
+        while not stop.is_set():
+            if not poller.poll(0.1):
+                continue
+            while True:
+                try:
+                    packet = os.read(fd, 65536)
+                except BlockingIOError:
+                    break
+                if len(packet) < 28 or packet[0] != 0x45 or packet[9] != 17:
+                    continue
+                reply = (packet[:12] + packet[16:20] + packet[12:16] + packet[22:24]
+                         + packet[20:22] + packet[24:])
+                os.write(fd, reply)
+    finally:
+        poller.close()
+
+
+def serve_lifecycles(count: int, repeat: int) -> float:
+    """Lifecycles against ``synfin serve echo`` (a subprocess: asyncio streams on the TUN
+    driver), the way a user would run a server."""
+    with Netns("sfs") as ns:
+        ns.ip("tuntap", "add", "dev", TUN, "mode", "tun")
+        ns.ip("addr", "add", f"{KERNEL_IP}/24", "dev", TUN)
+        ns.ip("link", "set", TUN, "up")
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        proc = subprocess.Popen(
+            ["taskset", "-c", str(bench_cpus()[0]),
+             *ns.command(sys.executable, "-m", "synfin.cli", "serve", "echo", "--tun", TUN,
+                         "--addr", SYNFIN_IP)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        try:
+            assert proc.stdout is not None
+            proc.stdout.readline()  # "listening on ..."
+            return lifecycles(ns, count, repeat)
+        finally:
             proc.send_signal(signal.SIGINT)
-            _, err = proc.communicate(timeout=30)
-            print(f"connections: {n} in {elapsed:.2f} s = {n / elapsed:.0f}/s, bad echoes {bad}")
-            print(f"  Linux side afterwards: {dict(linux)}")
-            print(f"  synfin: {err.decode().strip()}")
-            if trace:
-                finals: dict[str, str] = {}
-                for line in trace_path.read_text().splitlines():
-                    e = json.loads(line)
-                    if e["event"] == "state":
-                        finals[e["conn"]] = e["to"]
-                print(f"  synfin final states: {dict(collections.Counter(finals.values()))}")
-        finally:
-            if proc.poll() is None:
+            try:
+                proc.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
                 proc.kill()
+                proc.communicate()
 
+
+def run(conns: int = 2_000, size_mb: int = 40, jumbo_mb: int = 200, repeat: int = 3,
+        serve_conns: int = 500) -> dict[str, float]:
+    """Every TUN figure; empty when this machine cannot make namespaces and TUN devices."""
+    if not netns_available() or not os.path.exists("/dev/net/tun"):
+        print("bench_tun: skipped (needs root, ip and /dev/net/tun)", file=sys.stderr)
+        return {}
+    out: dict[str, float] = {}
+    with synfin_over_tun(1500) as (ns, driver):
+        out["tun_lifecycle_per_s"] = lifecycles(ns, conns, repeat)
+        out["tun_bulk_in_MBps"] = bulk(ns, driver, "in", size_mb * MB, repeat)
+        out["tun_bulk_out_MBps"] = bulk(ns, driver, "out", size_mb * MB, repeat)
+    with synfin_over_tun(65535) as (ns, driver):
+        out["tun_bulk_in_jumbo_MBps"] = bulk(ns, driver, "in", jumbo_mb * MB, repeat)
+        out["tun_bulk_out_jumbo_MBps"] = bulk(ns, driver, "out", jumbo_mb * MB, repeat)
+    out["tun_raw_roundtrips_per_s"] = raw_roundtrips(conns * 5, repeat)
+    out["tun_lifecycle_vs_raw"] = out["tun_lifecycle_per_s"] / out["tun_raw_roundtrips_per_s"]
+    if serve_conns:
+        out["tun_lifecycle_serve_per_s"] = serve_lifecycles(serve_conns, repeat)
+    return {key: round(value, 3 if key.endswith("_vs_raw") else 1) for key, value in out.items()}
+
+
+# -- the command line (fault injection, states left behind) ----------------------------------
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--size", type=int, default=10)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--size", type=int, default=20, help="MB per bulk transfer")
     ap.add_argument("--conns", type=int, default=1000)
     ap.add_argument("--loss", type=float, default=0.0)
     ap.add_argument("--reorder", type=float, default=0.0)
-    ap.add_argument("--trace", action="store_true", help="conns: with --trace (slower)")
-    ap.add_argument("--only", choices=["bulk", "conns"])
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", choices=["bulk", "conns", "raw"])
     args = ap.parse_args()
     spec = FaultSpec(loss=args.loss, reorder=args.reorder, reorder_us=2000)
-    if args.only != "conns":
+    if args.only in (None, "bulk"):
         for mtu in (1500, 65535):
-            rate_in, rate_out, ok = bulk(mtu, args.size * MB, spec)
-            print(f"MTU {mtu:5}: {args.size} MB Linux->synfin {rate_in:6.1f} MB/s, "
-                  f"synfin->Linux {rate_out:6.1f} MB/s, byte-exact: {ok}")
-    if args.only != "bulk":
-        conns(args.conns, args.trace)
+            with synfin_over_tun(mtu, spec) as (ns, driver):
+                rate_in = bulk(ns, driver, "in", args.size * MB, args.repeat)
+                rate_out = bulk(ns, driver, "out", args.size * MB, args.repeat)
+                print(f"MTU {mtu:5}: {args.size} MB Linux->synfin {rate_in:6.1f} MB/s, "
+                      f"synfin->Linux {rate_out:6.1f} MB/s; driver {driver.counters}")
+    if args.only in (None, "conns"):
+        with synfin_over_tun(1500, spec) as (ns, driver):
+            rate = lifecycles(ns, args.conns, args.repeat)
+            with driver.cond:
+                left = collections.Counter(str(conn.state)
+                                           for conn in driver.stack.connections.values())
+            print(f"connections: {rate:.0f}/s; synfin connections left: {dict(left)}")
+    if args.only in (None, "raw"):
+        print(f"raw TUN round trips: {raw_roundtrips(args.conns * 5, args.repeat):.0f}/s")
 
 
 if __name__ == "__main__":
