@@ -22,6 +22,7 @@ from scenariokit import (
 
 from synfin.config import Config
 from synfin.scenarios import SCENARIOS
+from synfin.scenarios.catalogue import RESPONSE
 from synfin.scenarios.world import CLIENT_PORT, SERVER_PORT
 from synfin.states import State
 from synfin.trace.records import ConnId
@@ -383,3 +384,42 @@ def test_random_loss_transfer() -> None:
             ("deliver", "reorder")} <= faults
     reasons = {s.reason for s in segments(r.records)}
     assert any("retransmi" in reason for reason in reasons)
+
+
+def test_syn_flood() -> None:
+    r = run("syn-flood")
+    legit = ConnId(C, CLIENT_PORT, S, SERVER_PORT)
+    assert r.world.states(C, legit) == ACTIVE_CLOSE
+    assert r.world.states(S, ConnId(S, SERVER_PORT, C, CLIENT_PORT)) == PASSIVE_CLOSE
+    handshake = [s for s in segments(r.records) if C in (s.packet.src, s.packet.dst)
+                 and CLIENT_PORT in (s.packet.segment.src_port, s.packet.segment.dst_port)][:3]
+    assert [(s.t, s.flags, s.reason) for s in handshake] == [
+        (300_000, "SYN", "SYN (first)"),
+        (310_000, "SYN,ACK", "SYN,ACK with SYN cookie"),
+        (320_000, "ACK", "ACK of SYN,ACK (handshake step 3)"),
+    ]
+    assert all(bytes(p.received) == RESPONSE for p in r.world.peers)
+
+
+def test_syn_flood_no_cookies() -> None:
+    r = run("syn-flood-no-cookies")
+    legit = ConnId(C, CLIENT_PORT, S, SERVER_PORT)
+    assert r.world.states(C, legit) == ACTIVE_CLOSE
+    syns = [s.t for s in segments(r.records, C) if s.flags == "SYN"
+            and s.packet.segment.src_port == CLIENT_PORT]
+    assert syns == [300_000 + d * SECOND for d in (0, 1, 3, 7, 15, 31, 63)]
+    assert entered(r.records, C, State.ESTABLISHED, legit) == [63 * SECOND + 320_000]
+    assert all(bytes(p.received) == RESPONSE for p in r.world.peers)
+
+
+def test_time_wait_pileup() -> None:
+    r = run("time-wait-pileup")
+    first = r.world.conn_ids(C)[0]
+    # The first port is used twice: once its TIME-WAIT has ended, by a later connection.
+    again = ["SYN-SENT", "ESTABLISHED", "FIN-WAIT-1", "FIN-WAIT-2", "TIME-WAIT"]
+    assert r.world.states(C, first) == ACTIVE_CLOSE + again
+    tw_in, tw_out = entered(r.records, C, State.TIME_WAIT, first), left(
+        r.records, C, State.TIME_WAIT, first)
+    assert tw_out[0] - tw_in[0] == TWO_MSL
+    rows = connection_states(r.records, host=C)
+    assert [row.state for row in rows] == [State.TIME_WAIT] * 100

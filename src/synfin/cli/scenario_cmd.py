@@ -9,6 +9,7 @@ from pathlib import Path
 from synfin.cli.args import Parser, UsageError, seconds_value, seed_value
 from synfin.cli.outputs import check_writable, write_views
 from synfin.scenarios import SCENARIOS, Options, ScenarioRun, run_scenario
+from synfin.scenarios.catalogue import view_records
 from synfin.scenarios.world import CLIENT_IP, SERVER_IP
 from synfin.states import State
 from synfin.trace.ladder import format_duration, render_ladder
@@ -63,8 +64,14 @@ def run_named(args: argparse.Namespace) -> int:
     check_writable(args.pcap, args.svg, args.mermaid, args.trace)
     run = run_scenario(scenario, options)
     print_run(run, unicode=args.unicode, color=args.color, ladder=not args.no_ladder)
-    for line in write_views(run.records, pcap=args.pcap, svg=args.svg, mermaid=args.mermaid,
-                            trace=args.trace, title=scenario.title):
+    shown = view_records(run)
+    if shown is run.records:
+        written = write_views(run.records, pcap=args.pcap, svg=args.svg, mermaid=args.mermaid,
+                              trace=args.trace, title=scenario.title)
+    else:  # the diagrams show the focus connection; pcap and trace keep everything
+        written = write_views(run.records, pcap=args.pcap, trace=args.trace)
+        written += write_views(shown, svg=args.svg, mermaid=args.mermaid, title=scenario.title)
+    for line in written:
         print(f"wrote {line}")
     return 0
 
@@ -101,29 +108,55 @@ def print_run(run: ScenarioRun, *, unicode: bool, color: bool, ladder: bool) -> 
     print(f"== {scenario.name}: {scenario.title}{variants}\n")
     print(_wrap(scenario.why) + "\n")
     if ladder:
-        print(render_ladder(run.records, unicode=unicode, color=color))
+        print(render_ladder(view_records(run), unicode=unicode, color=color))
     print(summary(run))
 
 
+#: A summary lists at most this many connections per host (and apps, TIME-WAIT endings, ss
+#: rows); the rest is counted. Floods and pile-ups have hundreds.
+MAX_LISTED = 6
+
+
 def summary(run: ScenarioRun) -> str:
-    """What happened, in a few lines: each connection's state path and each app's outcome."""
+    """What happened, in a few lines: each connection's state path and each app's outcome,
+    then what the scenario reports (rates, queue sizes, memory) and the ``ss`` view."""
     world = run.world
     lines = ["Outcome:"]
-    for host in (CLIENT_IP, SERVER_IP):
-        for cid in world.conn_ids(host):
-            path = " -> ".join(world.states(host, cid))
-            lines.append(f"  {cid}: {path}")
+    for host, other in ((CLIENT_IP, SERVER_IP), (SERVER_IP, CLIENT_IP)):
+        paths = [f"  {cid}: {' -> '.join(world.states(host, cid))}"
+                 for cid in world.conn_ids(host) if cid.remote_ip == other]
+        lines += _capped(paths, f"connections on {host}")
+    apps = []
     for peer in world.all_peers():
         error = f", error: {peer.error}" if peer.error else ""
-        lines.append(f"  app on {peer.conn.conn_id}: sent {peer.sent} B, received "
-                     f"{len(peer.received)} B{error}")
-    lines += _time_wait_lines(run)
+        apps.append(f"  app on {peer.conn.conn_id}: sent {peer.sent} B, received "
+                    f"{len(peer.received)} B{error}")
+    lines += _capped(apps, "apps")
+    lines += _capped(_time_wait_lines(run), "TIME-WAIT endings")
+    if run.scenario.report is not None:
+        lines.append("\nMeasured:")
+        lines += [f"  {line}" for line in run.scenario.report(world)]
     rows = connection_states(run.records, world.net.now)
     if rows:
         lines.append(f"\nConnections still open at t={world.net.now / 1e6:.3f}s (ss -tan):")
-        lines.append(render_ss(rows).rstrip())
+        lines.append(_capped_table(render_ss(rows).rstrip()))
     lines.append(f"\nVirtual time elapsed: {format_duration(world.net.now)}")
     return "\n".join(lines) + "\n"
+
+
+def _capped(lines: list[str], what: str) -> list[str]:
+    if len(lines) <= MAX_LISTED:
+        return lines
+    return [*lines[:MAX_LISTED], f"  ... and {len(lines) - MAX_LISTED} more {what}"]
+
+
+def _capped_table(table: str) -> str:
+    """An ``ss`` table with at most MAX_LISTED rows; the per-state total line stays."""
+    header, *rows, total = table.splitlines()
+    if len(rows) <= MAX_LISTED:
+        return table
+    more = f"... and {len(rows) - MAX_LISTED} more rows"
+    return "\n".join([header, *rows[:MAX_LISTED], more, total])
 
 
 def _time_wait_lines(run: ScenarioRun) -> list[str]:

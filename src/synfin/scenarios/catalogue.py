@@ -7,8 +7,11 @@ why TCP does it that way; the ladder diagram shows it happening.
 
 from __future__ import annotations
 
+import gc
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import BuiltinFunctionType, FunctionType, ModuleType
 
 from synfin.config import Config
 from synfin.scenarios.apps import CloseWhen, Script
@@ -22,9 +25,20 @@ from synfin.scenarios.world import (
 )
 from synfin.sim import LinkConfig, all_of, flags_exactly, from_host, has_flags, with_payload
 from synfin.sim.faults import Match
-from synfin.trace.records import Record
+from synfin.stack import Stack
+from synfin.states import State
+from synfin.trace.records import (
+    ConnId,
+    LinkEvent,
+    Note,
+    Record,
+    SegmentDropped,
+    SegmentReceived,
+    SegmentSent,
+    StateChange,
+)
 from synfin.variants import NO_TIME_WAIT, TWO_WAY_HANDSHAKE, check_variants
-from synfin.wire import Flags, Packet, TcpSegment
+from synfin.wire import Flags, MssOption, Packet, TcpSegment
 
 REQUEST = b"GET / HTTP/1.0\r\nHost: synfin\r\n\r\n"
 RESPONSE = b"HTTP/1.0 200 OK\r\nContent-Length: 12\r\n\r\nhello, world"
@@ -60,6 +74,11 @@ class Scenario:
     max_time_us: int = 200 * SECOND
     #: Variants that change this scenario's outcome (shown in ``scenario list``).
     variants: tuple[str, ...] = ()
+    #: The one connection the diagrams (ladder, SVG, Mermaid) show, from the client's side,
+    #: when the run has too many to draw (floods, pile-ups); ``None`` shows them all.
+    focus: Callable[[World], ConnId | None] | None = None
+    #: Extra summary lines computed from the finished world (rates, queue sizes, memory).
+    report: Callable[[World], list[str]] | None = None
 
 
 @dataclass
@@ -77,6 +96,41 @@ def run_scenario(scenario: Scenario, options: Options) -> ScenarioRun:
     world = scenario.build(options)
     world.net.run(max_time_us=scenario.max_time_us + _extra_time_wait(options))
     return ScenarioRun(scenario, options, world, list(world.sink.records))
+
+
+def view_records(run: ScenarioRun) -> list[Record]:
+    """The records the diagrams show: every record, or only those of the scenario's focus
+    connection (both ends, their listener, the packets between them) and the notes."""
+    focus = run.scenario.focus(run.world) if run.scenario.focus is not None else None
+    if focus is None:
+        return run.records
+    ends = {(focus.local_ip, focus.local_port), (focus.remote_ip, focus.remote_port)}
+    return [r for r in run.records if _concerns(r, ends)]
+
+
+def _concerns(record: Record, ends: set[tuple[str, int]]) -> bool:
+    if isinstance(record, Note):
+        return True
+    if isinstance(record, LinkEvent):
+        return _packet_ends(record) == ends
+    conn = record.conn
+    if conn is not None:
+        local = (conn.local_ip, conn.local_port)
+        if conn.remote_port == 0:  # a listener: its own state changes
+            return local in ends
+        return {local, (conn.remote_ip, conn.remote_port)} == ends
+    if isinstance(record, SegmentSent | SegmentReceived | SegmentDropped):
+        return record.packet is not None and _packet_ends(record) == ends
+    return False
+
+
+def _packet_ends(record: LinkEvent | SegmentSent | SegmentReceived | SegmentDropped
+                 ) -> set[tuple[str, int]] | None:
+    packet = record.packet
+    if packet is None:
+        return None
+    seg = packet.segment
+    return {(packet.src, seg.src_port), (packet.dst, seg.dst_port)}
 
 
 def _extra_time_wait(options: Options) -> int:
@@ -322,6 +376,263 @@ def random_loss_transfer(opts: Options) -> World:
     return world
 
 
+# -- at scale: SYN flood and TIME-WAIT pile-up --------------------------------------------------
+
+#: The flood: spoofed SYNs from random addresses of 172.16.0.0/12, this many a second ...
+FLOOD_RATE = 2_000
+#: ... for this long, from t=0.
+FLOOD_US = 5 * SECOND
+#: Legitimate clients (10.0.0.1, ports 40000..), one every 450 ms from 300 ms on (all
+#: during the flood), each sending a request and reading the response.
+LEGIT_CLIENTS = 10
+LEGIT_FROM_US = 300_000
+LEGIT_EVERY_US = 450_000
+#: A legitimate exchange counts as a success when its response is complete this soon after
+#: its OPEN (a user gives up later; the no-cookies clients do get through, after a minute).
+PATIENCE_US = 3 * SECOND
+#: The pile-up: this many short connections, one every 250 ms, ...
+PILEUP_CONNECTIONS = 280
+PILEUP_EVERY_US = 250_000
+#: ... from 200 ephemeral ports, with room for 100 TIME-WAIT records on the client.
+PILEUP_PORTS = (40000, 40199)
+PILEUP_BUCKETS = 100
+PILEUP_RUN_US = 70 * SECOND
+
+_OPAQUE = (type, ModuleType, FunctionType, BuiltinFunctionType)
+
+
+def held_bytes(stack: Stack) -> int:
+    """Bytes of everything ``stack`` holds (connections, half-open and TIME-WAIT records,
+    queues, timers), by walking the references from it; the trace sink, modules, classes and
+    functions excluded, each object counted once."""
+    seen = {id(stack.sink)}
+    todo: list[object] = [stack]
+    total = 0
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen or isinstance(obj, _OPAQUE):
+            continue
+        seen.add(id(obj))
+        total += sys.getsizeof(obj)
+        todo.extend(gc.get_referents(obj))
+    return total
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A stack's queues at one moment (from ``Stack.table()`` and its listener)."""
+
+    t: int
+    syn_queue: int
+    accept_queue: int
+    connections: int
+    time_wait: int
+    held_bytes: int
+
+
+@dataclass
+class ProbedWorld(World):
+    """A world whose scenario samples one stack's queues as it runs, and remembers what it
+    injected."""
+
+    samples: list[Sample] = field(default_factory=list)
+    #: (time, source address) of every spoofed SYN.
+    spoofed: list[tuple[int, str]] = field(default_factory=list)
+
+    def probe(self, stack: Stack, every_us: int, until_us: int, *, memory: bool) -> None:
+        """Sample ``stack`` every ``every_us`` from 0 to ``until_us`` (memory is costly)."""
+        def take() -> None:
+            self.samples.append(_sample(stack, self.net.now, memory))
+
+        for t in range(0, until_us + 1, every_us):
+            self.net.at(t, take, hosts=())
+
+
+def _sample(stack: Stack, now: int, memory: bool) -> Sample:
+    table = stack.table()
+    listener = stack.listeners.get(SERVER_PORT)
+    return Sample(now, len(listener.syn_queue) if listener else 0,
+                  len(listener.accept_queue) if listener else 0, len(stack.connections),
+                  sum(1 for _, state in table if state is State.TIME_WAIT),
+                  held_bytes(stack) if memory else 0)
+
+
+def _probed(opts: Options, client: Config, server: Config) -> ProbedWorld:
+    world = ProbedWorld.build(opts.seed, client, server)
+    assert isinstance(world, ProbedWorld)
+    return world
+
+
+def _flood(opts: Options, server: Config) -> World:
+    world = _probed(opts, opts.config(), server)
+    world.serve(Script(RESPONSE, CloseWhen.ON_EOF, send_after_receiving=len(REQUEST)))
+    rng = world.net.rng_for("flood")
+    for i in range(FLOOD_RATE * FLOOD_US // SECOND):
+        t = i * SECOND // FLOOD_RATE
+        src = f"172.{16 + rng.randrange(16)}.{rng.randrange(256)}.{1 + rng.randrange(254)}"
+        seg = TcpSegment(1024 + rng.randrange(64512), SERVER_PORT, rng.randrange(2**32), 0,
+                         Flags.SYN, 64240, 0, (MssOption(1460),))
+        world.net.inject(t, src, Packet(src, SERVER_IP, seg))
+        world.spoofed.append((t, src))
+    world.note(f"SYN flood: {FLOOD_RATE} spoofed SYNs a second from random addresses of "
+               f"172.16.0.0/12 for {FLOOD_US // SECOND} s", SERVER_IP)
+    for i in range(LEGIT_CLIENTS):
+        world.open(LEGIT_FROM_US + i * LEGIT_EVERY_US,
+                   Script(REQUEST, CloseWhen.AFTER_SEND, close_after_receiving=len(RESPONSE)),
+                   local_port=CLIENT_PORT + i)
+    world.probe(world.server, SECOND // 4, FLOOD_US + 2 * SECOND, memory=True)
+    return world
+
+
+def syn_flood(opts: Options) -> World:
+    return _flood(opts, opts.config())
+
+
+def syn_flood_no_cookies(opts: Options) -> World:
+    return _flood(opts, opts.config(syn_cookies="off"))
+
+
+def first_legit_connection(world: World) -> ConnId | None:
+    """The first legitimate client's connection (the one the flood diagrams show)."""
+    return ConnId(CLIENT_IP, CLIENT_PORT, SERVER_IP, SERVER_PORT)
+
+
+def legit_outcomes(world: World) -> list[int | None]:
+    """For each legitimate client: how long from its OPEN until it had the whole response
+    (it closes at that moment), or ``None`` if it never did."""
+    opened: dict[ConnId, int] = {}
+    closed: dict[ConnId, int] = {}
+    for r in world.sink.records:
+        if isinstance(r, StateChange) and r.host == CLIENT_IP:
+            if r.new is State.SYN_SENT:
+                opened.setdefault(r.conn, r.t)
+            elif r.new is State.FIN_WAIT_1:
+                closed.setdefault(r.conn, r.t)
+    outcomes: list[int | None] = []
+    for peer in world.peers[:LEGIT_CLIENTS]:
+        cid = peer.conn.conn_id
+        complete = bytes(peer.received) == RESPONSE and cid in closed and cid in opened
+        outcomes.append(closed[cid] - opened[cid] if complete else None)
+    return outcomes
+
+
+def _kb(n: float) -> str:
+    return f"{n / 1000:.1f} KB"
+
+
+def _established(world: World, host: str) -> int:
+    return sum(1 for r in world.sink.records if isinstance(r, StateChange) and r.host == host
+               and r.new is State.ESTABLISHED)
+
+
+def flood_report(world: World) -> list[str]:
+    """Legitimate success rate, SYN queue sizes and the server's memory under the flood."""
+    assert isinstance(world, ProbedWorld)
+    cfg = world.server.config
+    outcomes = legit_outcomes(world)
+    on_time = sum(1 for d in outcomes if d is not None and d <= PATIENCE_US)
+    done = [d for d in outcomes if d is not None]
+    samples = world.samples
+    peak_queue = max(s.syn_queue for s in samples)
+    base, peak = samples[0].held_bytes, max(s.held_bytes for s in samples)
+    counters, dropped = world.server.counters, world.server.drop_counts
+    last = f", the last {max(done) / SECOND:.3f}s after its OPEN" if done else ""
+    return [
+        f"SYN flood: {len(world.spoofed)} spoofed SYNs from "
+        f"{len({src for _, src in world.spoofed})} addresses, {FLOOD_RATE}/s for "
+        f"{FLOOD_US / SECOND:.0f} s; server syn_cookies={cfg.syn_cookies}, "
+        f"syn_backlog={cfg.syn_backlog}",
+        f"Legitimate clients answered within {PATIENCE_US / SECOND:.0f} s: {on_time}/"
+        f"{len(outcomes)} ({100 * on_time // len(outcomes)}%); answered at all: "
+        f"{len(done)}/{len(outcomes)}{last}",
+        f"SYN queue (half-open records): peak {peak_queue} of {cfg.syn_backlog}; SYN,ACKs "
+        f"with a SYN cookie: {counters.get('syn-cookie-sent', 0)}, cookie ACKs accepted: "
+        f"{counters.get('syn-cookie-accepted', 0)}; SYNs dropped, queue full: "
+        f"{dropped.get('syn-queue-full', 0)}",
+        f"Server memory for TCP state: {_kb(base)} before the flood, peak {_kb(peak)} "
+        f"(+{_kb(peak - base)}, about {(peak - base) // max(peak_queue, 1)} B per half-open "
+        f"record); full connections made: {_established(world, SERVER_IP)}, all for "
+        f"completed handshakes",
+    ]
+
+
+def time_wait_pileup(opts: Options) -> World:
+    client = opts.config(max_tw_buckets=PILEUP_BUCKETS, ephemeral_ports=PILEUP_PORTS)
+    world = _probed(opts, client, opts.config())
+    world.serve(Script(RESPONSE, CloseWhen.ON_EOF, send_after_receiving=len(REQUEST)))
+    for i in range(PILEUP_CONNECTIONS):
+        world.open(i * PILEUP_EVERY_US, Script(REQUEST, CloseWhen.AFTER_SEND,
+                                               close_after_receiving=len(RESPONSE)),
+                   local_port=None)
+    world.probe(world.client, 10 * SECOND, PILEUP_RUN_US, memory=False)
+    return world
+
+
+def first_client_connection(world: World) -> ConnId | None:
+    conns = world.conn_ids(CLIENT_IP)
+    return conns[0] if conns else None
+
+
+@dataclass(frozen=True)
+class Incarnation:
+    """One connection of the client over a 4-tuple: when it opened and when (and how) its
+    end was deleted (``None``: still there when the run stopped)."""
+
+    conn: ConnId
+    opened: int
+    closed: int | None
+    cause: str
+
+
+def incarnations(world: World) -> list[Incarnation]:
+    """Every client connection in the order they opened."""
+    out: list[Incarnation] = []
+    current: dict[ConnId, tuple[int, int]] = {}  # conn -> (opened, index in out)
+    for r in world.sink.records:
+        if not isinstance(r, StateChange) or r.host != CLIENT_IP or r.conn.remote_port == 0:
+            continue
+        if r.new is State.SYN_SENT:
+            current[r.conn] = (r.t, len(out))
+            out.append(Incarnation(r.conn, r.t, None, ""))
+        elif r.new is State.CLOSED and r.conn in current:
+            opened, index = current.pop(r.conn)
+            out[index] = Incarnation(r.conn, opened, r.t, r.cause)
+    return out
+
+
+def pileup_report(world: World) -> list[str]:
+    """TIME-WAIT counts over time, the bucket overflow, and port reuse."""
+    assert isinstance(world, ProbedWorld)
+    cfg = world.client.config
+    runs = incarnations(world)
+    by_port: dict[int, list[Incarnation]] = {}
+    for inc in runs:
+        by_port.setdefault(inc.conn.local_port, []).append(inc)
+    after_2msl = after_overflow = 0
+    for seq in by_port.values():
+        for old in seq[:-1]:
+            if old.cause.startswith("timeout=2MSL"):
+                after_2msl += 1
+            elif "overflow" in old.cause:
+                after_overflow += 1
+    low, high = cfg.ephemeral_ports
+    counts = ", ".join(f"{s.t // SECOND}s {s.time_wait}" for s in world.samples)
+    return [
+        f"TIME-WAIT pile-up: {len(runs)} short connections, one every "
+        f"{PILEUP_EVERY_US // 1000} ms, from ports {low}-{high} ({high - low + 1} ephemeral "
+        f"ports); client max_tw_buckets={cfg.max_tw_buckets}, TIME-WAIT "
+        f"{cfg.time_wait_us / SECOND:.0f} s",
+        f"TIME-WAIT records on the client (Stack.table()), every 10 s: {counts}",
+        f"Bucket overflow: {world.client.drop_counts.get('time-wait-bucket-overflow', 0)} "
+        f"connections closed at once instead of waiting in TIME-WAIT "
+        f"(time-wait-bucket-overflow)",
+        f"Ports: {len(by_port)} distinct for {len(runs)} connections; "
+        f"{after_2msl + after_overflow} reuses, each only after the port's previous "
+        f"connection was gone: {after_2msl} once its TIME-WAIT ended, {after_overflow} at once "
+        f"because an overflow had closed it",
+    ]
+
+
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in [
     Scenario("normal-lifecycle", "Three-way handshake, a request and a response, four-way close",
              "Both ends start CLOSED; the server listens. SYN (seq=x), SYN,ACK (seq=y, ack=x+1), "
@@ -430,4 +741,35 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in [
              "10% loss, 5% duplication and reordering in both directions. Retransmission, "
              "reassembly and duplicate detection deliver every byte in order.",
              random_loss_transfer, 600 * SECOND),
+    Scenario("syn-flood", "A SYN flood with SYN cookies: legitimate clients get through",
+             "Spoofed SYNs from thousands of addresses (2000 a second for 5 s) fill the "
+             "listener's SYN queue (256 half-open records, each a few hundred bytes, never a "
+             "full connection) within 130 ms. From then on the server answers every SYN with "
+             "a SYN cookie (RFC 4987) and keeps nothing: a legitimate client's ACK carries the "
+             "cookie back and makes the connection. Every legitimate client is answered at "
+             "once (100% within 3 s), the SYN queue never grows past its bound and the "
+             "server's memory stays flat. The spoofed records time out after 5 SYN,ACK "
+             "retransmissions (63 s). The diagrams show the first legitimate connection; the "
+             "pcap has the whole flood.",
+             syn_flood, focus=first_legit_connection, report=flood_report),
+    Scenario("syn-flood-no-cookies", "The same SYN flood without SYN cookies: a denial of service",
+             "The same flood against syn_cookies=off (Linux tcp_syncookies=0). Once the 256 "
+             "half-open records are taken, every further SYN is dropped (syn-queue-full), the "
+             "legitimate ones too: none of the legitimate clients is answered within 3 s (0%). "
+             "Their SYN retransmissions (1, 3, 7, 15, 31 s) all meet a full queue until the "
+             "spoofed records time out after 63 s; only then do they connect. Memory is as "
+             "bounded as with cookies: the bound is the SYN queue, what cookies add is "
+             "service. The diagrams show the first legitimate connection.",
+             syn_flood_no_cookies, focus=first_legit_connection, report=flood_report),
+    Scenario("time-wait-pileup", "Many short connections: TIME-WAIT piles up on the client",
+             "The client opens and closes 280 short connections to port 80, four a second, "
+             "from 200 ephemeral ports, closing first each time: each of its ends waits 60 s "
+             "in TIME-WAIT as a compact record. With max_tw_buckets=100 (Linux "
+             "tcp_max_tw_buckets) the 101st and later are closed at once instead (drop reason "
+             "time-wait-bucket-overflow) until the first records expire at 60 s. A port is "
+             "reused only once its previous connection is gone: its TIME-WAIT ended, or it "
+             "never had one. The ss view at the end (70 s) shows the pile-up; the diagrams "
+             "show the first connection.",
+             time_wait_pileup, PILEUP_RUN_US, focus=first_client_connection,
+             report=pileup_report),
 ]}
