@@ -8,6 +8,7 @@ timers or records anywhere on those paths would add lines per entry and fail the
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable
 from types import FrameType
@@ -38,12 +39,16 @@ def _count_lines(fn: Callable[[], object]) -> int:
             count += 1
         return tracer
 
+    # No cyclic collection in the middle: its weakref callbacks would run Python lines.
+    gc.collect()
+    gc.disable()
     previous = sys.gettrace()
     sys.settrace(tracer)
     try:
         fn()
     finally:
         sys.settrace(previous)
+        gc.enable()
     return count
 
 
