@@ -59,6 +59,7 @@ DESCRIPTIONS: dict[str, str] = {
     "tun_bulk_in_jumbo_MBps": "MB/s Linux -> synfin, TUN MTU 65535",
     "tun_bulk_out_jumbo_MBps": "MB/s synfin -> Linux, TUN MTU 65535",
     "tun_raw_roundtrips_per_s": "bare Python UDP reflect over the TUN device, round trips/s",
+    "tun_raw_roundtrips_2cpu_per_s": "the same with the Linux peer on the other CPU",
     "tun_lifecycle_vs_raw": "tun_lifecycle_per_s / tun_raw_roundtrips_per_s",
     "inproc_bulk_MBps": "MB/s synfin -> synfin in memory, MSS 1460",
     "established_conn_bytes": "bytes per ESTABLISHED endpoint (tracemalloc, 5,000 conns)",
@@ -159,7 +160,9 @@ def write_markdown(directory: Path, results: dict[str, float], info: dict[str, o
         "Each figure is the median of repeated runs. The in-process lifecycle and the kernel "
         f"reference run pinned to CPU {info['pinned_cpu_synfin_and_kernel_reference']}; over "
         f"TUN, synfin's I/O thread runs on CPU {info['pinned_cpu_synfin_and_kernel_reference']}"
-        f" and the Linux peer (a separate process) on CPU {info['pinned_cpu_linux_peer']}.",
+        " and the Linux peer (a separate process) on the same CPU for the ping-pong figures "
+        f"(lifecycles, raw round trips) and on CPU {info['pinned_cpu_linux_peer']} for bulk "
+        "transfers (see bench/bench_tun.py).",
         "",
         f"Goals met: {len(met)} of {len(met) + len(missed)}"
         + (f"; not met: {', '.join(f'`{k}`' for k in missed)}." if missed else "."),
@@ -271,6 +274,11 @@ def main(argv: list[str]) -> int:
         results.update(figures)
     profiles = "\n".join(profile_hot.markdown(name, amount)
                          for name, amount in (("lifecycle", 1000), ("jumbo", 50)))
+    if not only or "tun" in only:
+        tun_stats = bench_tun.profiled_lifecycles(1000)
+        if tun_stats is not None:
+            profiles += "\n" + profile_hot.section(
+                "synfin's I/O thread over TUN while a Linux client runs lifecycles", tun_stats)
     elapsed = time.perf_counter() - began
     write_outputs(HERE, results, info, elapsed, profiles)
     print(f"wrote {HERE / 'results.json'}, {HERE / 'RESULTS.md'} and {HERE / 'results.png'}"

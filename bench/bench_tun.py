@@ -3,8 +3,13 @@
 Everything runs in a network namespace made for the run and deleted afterwards: a TUN device
 whose kernel side is ``10.78.0.1`` and synfin answering as ``10.78.0.2``. synfin runs in this
 process behind :class:`synfin.drivers.tun.TunDriver`, its I/O thread pinned to one CPU; the
-Linux side is ``bench/tun_peer.py``, a separate process of kernel sockets pinned to the other
-CPU, so the two never share a CPU or the GIL.
+Linux side is ``bench/tun_peer.py``, a separate process of kernel sockets, so the two never
+share the GIL. For the ping-pong figures (lifecycles, raw round trips) the peer is pinned to
+synfin's CPU: the two sides take turns, and a wake-up on another CPU costs an inter-processor
+interrupt (on this VM it cuts bare TUN round trips from about 60,000/s to about 11,000/s,
+which would measure the hypervisor rather than synfin). For bulk transfers the peer gets the
+other CPU, so sender and receiver run at the same time as on any host; the raw round trips
+across two CPUs are reported too (``tun_raw_roundtrips_2cpu_per_s``).
 
 The synfin applications (echo, sink, source) run inside the driver's I/O thread at the start
 of each round, straight on :class:`~synfin.connection.Connection` user calls: packets in, the
@@ -30,8 +35,10 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import cProfile
 import json
 import os
+import pstats
 import select
 import signal
 import subprocess
@@ -183,10 +190,10 @@ def make_tun(ns: Netns, mtu: int) -> None:
     ns.ip("link", "set", TUN, "up")
 
 
-def run_peer(ns: Netns, mode: str, port: int, amount: int, timeout: float = 300
+def run_peer(ns: Netns, mode: str, port: int, amount: int, cpu: int, timeout: float = 300
              ) -> dict[str, float]:
-    """Run ``tun_peer.py MODE`` inside the namespace on the peer's CPU; its JSON answer."""
-    env = dict(os.environ, SYNFIN_BENCH_CPU=str(bench_cpus()[1]))
+    """Run ``tun_peer.py MODE`` inside the namespace pinned to ``cpu``; its JSON answer."""
+    env = dict(os.environ, SYNFIN_BENCH_CPU=str(cpu))
     result = subprocess.run(ns.command(sys.executable, str(PEER), mode, SYNFIN_IP,
                                        str(port), str(amount)),
                             capture_output=True, text=True, timeout=timeout, env=env,
@@ -198,17 +205,18 @@ def run_peer(ns: Netns, mode: str, port: int, amount: int, timeout: float = 300
 
 
 @contextlib.contextmanager
-def synfin_over_tun(mtu: int, faults: FaultSpec = NO_FAULTS) -> Iterator[tuple[Netns,
-                                                                               AppDriver]]:
+def synfin_over_tun(mtu: int, faults: FaultSpec = NO_FAULTS,
+                    driver_class: type[AppDriver] = AppDriver
+                    ) -> Iterator[tuple[Netns, AppDriver]]:
     """A namespace with a TUN device of ``mtu`` and a running :class:`AppDriver` serving
     echo (7), sink (9) and source (19), its I/O thread on synfin's CPU."""
     buffer = JUMBO_BUFFER if mtu > 9000 else 256 * 1024
     config = Config(mss=mss_for_mtu(mtu), send_buffer=buffer, recv_buffer=buffer)
     with Netns("sfb") as ns:
         make_tun(ns, mtu)
-        driver: AppDriver = ns.call(lambda: AppDriver(TUN, SYNFIN_IP, config, seed=1,
-                                                      sink=NULL_SINK, faults_in=faults,
-                                                      faults_out=faults))
+        driver: AppDriver = ns.call(lambda: driver_class(TUN, SYNFIN_IP, config, seed=1,
+                                                         sink=NULL_SINK, faults_in=faults,
+                                                         faults_out=faults))
         stack = driver.stack
         driver.apps = (EchoApp(stack.listen(ECHO_PORT)), SinkApp(stack.listen(SINK_PORT)),
                        SourceApp(stack.listen(SOURCE_PORT)))
@@ -229,9 +237,18 @@ def source_data(driver: AppDriver, size: int) -> None:
 
 # -- measurements ----------------------------------------------------------------------------
 
+def synfin_cpu() -> int:
+    return bench_cpus()[0]
+
+
+def other_cpu() -> int:
+    return bench_cpus()[1]
+
+
 def lifecycles(ns: Netns, count: int, repeat: int) -> float:
+    """Sequential lifecycles from a Linux client on synfin's CPU (they take turns)."""
     def once() -> float:
-        answer = run_peer(ns, "lifecycle", ECHO_PORT, count)
+        answer = run_peer(ns, "lifecycle", ECHO_PORT, count, synfin_cpu())
         if answer["bad"]:
             raise RuntimeError(f"{answer['bad']} bad echoes")
         return answer["per_s"]
@@ -243,16 +260,17 @@ def bulk(ns: Netns, driver: AppDriver, direction: str, size: int, repeat: int) -
         source_data(driver, size)
 
     def once() -> float:
-        answer = (run_peer(ns, "recv", SOURCE_PORT, size) if direction == "out"
-                  else run_peer(ns, "send", SINK_PORT, size))
+        answer = (run_peer(ns, "recv", SOURCE_PORT, size, other_cpu()) if direction == "out"
+                  else run_peer(ns, "send", SINK_PORT, size, other_cpu()))
         if not answer["ok"]:
             raise RuntimeError(f"bulk {direction}: data not delivered intact")
         return answer["MBps"]
     return median_of(once, repeat)
 
 
-def raw_roundtrips(count: int, repeat: int) -> float:
-    """UDP ping-pong through a TUN device reflected by a bare read/write loop."""
+def raw_roundtrips(count: int, repeat: int, peer_cpu: int | None = None) -> float:
+    """UDP ping-pong through a TUN device reflected by a bare read/write loop; the peer on
+    synfin's CPU unless ``peer_cpu`` says otherwise."""
     with Netns("sfr") as ns:
         make_tun(ns, 1500)
         device = ns.call(lambda: TunDevice(TUN))
@@ -261,7 +279,8 @@ def raw_roundtrips(count: int, repeat: int) -> float:
         with pinned(bench_cpus()[0]):
             reflector.start()
         try:
-            return median_of(lambda: run_peer(ns, "udp-ping", UDP_PORT, count)["per_s"],
+            cpu = synfin_cpu() if peer_cpu is None else peer_cpu
+            return median_of(lambda: run_peer(ns, "udp-ping", UDP_PORT, count, cpu)["per_s"],
                              repeat)
         finally:
             stop.set()
@@ -293,6 +312,25 @@ def reflect_udp(device: TunDevice, stop: threading.Event) -> None:
         poller.close()
 
 
+def profiled_lifecycles(count: int) -> pstats.Stats | None:
+    """cProfile of synfin's I/O thread while a Linux client runs ``count`` lifecycles."""
+    if not netns_available() or not os.path.exists("/dev/net/tun"):
+        return None
+    profiler = cProfile.Profile()
+
+    class ProfiledDriver(AppDriver):
+        def _run(self) -> None:
+            profiler.enable()
+            try:
+                super()._run()
+            finally:
+                profiler.disable()
+
+    with synfin_over_tun(1500, driver_class=ProfiledDriver) as (ns, _):
+        lifecycles(ns, count, 1)
+    return pstats.Stats(profiler)
+
+
 def serve_lifecycles(count: int, repeat: int) -> float:
     """Lifecycles against ``synfin serve echo`` (a subprocess: asyncio streams on the TUN
     driver), the way a user would run a server."""
@@ -319,7 +357,7 @@ def serve_lifecycles(count: int, repeat: int) -> float:
                 proc.communicate()
 
 
-def run(conns: int = 2_000, size_mb: int = 40, jumbo_mb: int = 200, repeat: int = 3,
+def run(conns: int = 2_000, size_mb: int = 40, jumbo_mb: int = 200, repeat: int = 5,
         serve_conns: int = 500) -> dict[str, float]:
     """Every TUN figure; empty when this machine cannot make namespaces and TUN devices."""
     if not netns_available() or not os.path.exists("/dev/net/tun"):
@@ -334,6 +372,7 @@ def run(conns: int = 2_000, size_mb: int = 40, jumbo_mb: int = 200, repeat: int 
         out["tun_bulk_in_jumbo_MBps"] = bulk(ns, driver, "in", jumbo_mb * MB, repeat)
         out["tun_bulk_out_jumbo_MBps"] = bulk(ns, driver, "out", jumbo_mb * MB, repeat)
     out["tun_raw_roundtrips_per_s"] = raw_roundtrips(conns * 5, repeat)
+    out["tun_raw_roundtrips_2cpu_per_s"] = raw_roundtrips(conns * 2, repeat, other_cpu())
     out["tun_lifecycle_vs_raw"] = out["tun_lifecycle_per_s"] / out["tun_raw_roundtrips_per_s"]
     if serve_conns:
         out["tun_lifecycle_serve_per_s"] = serve_lifecycles(serve_conns, repeat)

@@ -30,10 +30,14 @@ GROUPS: list[tuple[str, str]] = [
     ("/synfin/listener.py", "listener, half-open records"),
     ("/synfin/handshake.py", "listener, half-open records"),
     ("/synfin/timewait.py", "TIME-WAIT records"),
+    ("/synfin/drivers/", "driver loop: select, rounds, TUN read/write (synfin/drivers)"),
     ("/synfin/buffers.py", "send/receive buffers"),
     ("/synfin/", "other synfin (seq, rto, congestion, isn, ...)"),
     ("/enum.py", "Python enum (Flags and State operations)"),
     ("/bench/", "benchmark applications and link"),
+    ("posix.write", "os.write to the TUN device (the kernel's work on each packet)"),
+    ("posix.read", "os.read from the TUN device"),
+    ("epoll", "waiting in epoll"),
 ]
 
 
@@ -57,8 +61,8 @@ def grouped(stats: pstats.Stats) -> list[tuple[str, float]]:
     totals: dict[str, float] = {}
     raw: dict[tuple[str, int, str], tuple[int, int, float, float, object]] = (
         stats.stats)  # type: ignore[attr-defined]
-    for (filename, _, _), (_, _, tottime, _, _) in raw.items():
-        group = group_of(filename)
+    for (filename, _, name), (_, _, tottime, _, _) in raw.items():
+        group = group_of(filename if filename != "~" else name)
         totals[group] = totals.get(group, 0.0) + tottime
     whole = sum(totals.values()) or 1.0
     return sorted(((g, t / whole) for g, t in totals.items()), key=lambda x: -x[1])
@@ -101,7 +105,11 @@ WORKLOADS: dict[str, tuple[str, Callable[[int], Callable[[], object]]]] = {
 def markdown(name: str, amount: int) -> str:
     """A markdown section: the grouped shares and the top functions of one workload."""
     title, make = WORKLOADS[name]
-    stats = profile(make(amount))
+    return section(title, profile(make(amount)))
+
+
+def section(title: str, stats: pstats.Stats) -> str:
+    """Markdown: own time by group, then the costliest functions."""
     lines = [f"### {title}", "", "| where | share of own time |", "|---|---|"]
     lines += [f"| {group} | {share:.0%} |" for group, share in grouped(stats)]
     lines += ["", "| function | calls | share |", "|---|---|---|"]
