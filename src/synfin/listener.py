@@ -53,6 +53,8 @@ class ListenerHost(Protocol):
 
     def count(self, name: str) -> None: ...
 
+    def challenge_allowed(self, now: int) -> bool: ...
+
 
 @dataclass(slots=True)
 class HalfOpen:
@@ -181,6 +183,9 @@ class Listener:
         passive OPEN's connection to LISTEN (the record is deleted); any other RST in the
         window gets a challenge ACK (RFC 5961 3.2)."""
         if seg.flags & Flags.RST and seg.seq != seq_add(half.peer.isn, 1):
+            if not self.host.challenge_allowed(now):
+                self.host.count_drop(now, cid, drops.CHALLENGE_ACK_LIMIT)
+                return
             self._send_ack(cid, half, now, "challenge ACK (RFC 5961): RST in window but not "
                                            "at RCV.NXT")
             self.host.count_drop(now, cid, drops.RST_IN_WINDOW_CHALLENGED)

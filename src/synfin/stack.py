@@ -305,7 +305,7 @@ class Stack:
             if self.sink.enabled:
                 self.sink.emit(TimerStarted(now, self.address, cid, TIME_WAIT_TIMER, deadline))
         elif action is TwAction.ACK and reason in CHALLENGE_REASONS:
-            if self._challenge_allowed(now):
+            if self.challenge_allowed(now):
                 self._time_wait_ack(cid, record, now, f"challenge ACK (RFC 5961): {reason}")
                 self._count_drop(now, cid, packet, reason)
             else:
@@ -328,8 +328,9 @@ class Stack:
                          Flags.ACK, window, 0, options)
         self.send_segment(cid.remote_ip, seg, cid, reason)
 
-    def _challenge_allowed(self, now: int) -> bool:
-        """RFC 5961 section 7 for TIME-WAIT records: one budget a second for all of them."""
+    def challenge_allowed(self, now: int) -> bool:
+        """RFC 5961 section 7 for records (TIME-WAIT and half-open), which keep no counter
+        of their own: one budget of ``challenge_ack_limit`` a second for all of them."""
         second, count = self._tw_challenge
         if now // 1_000_000 != second:
             second, count = now // 1_000_000, 0

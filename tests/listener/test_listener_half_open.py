@@ -352,3 +352,20 @@ def test_rate_limit_off_by_default() -> None:
     host = Host(PLAIN)
     assert all(host.feed(syn(40000 + i, PEER_ISN)) for i in range(50))
     assert "syn-rate-limited" not in host.drops()
+
+
+def test_challenge_acks_from_half_open_records_share_the_rfc5961_budget() -> None:
+    """RFC 5961 section 7: in-window RSTs aimed at half-open records cannot make the listener
+    send more than ``challenge_ack_limit`` challenge ACKs a second."""
+    limit = 50
+    host = Host(PLAIN.with_(challenge_ack_limit=limit))
+    host.feed(syn(40000, PEER_ISN))
+    challenges = []
+    for i in range(200):
+        rst = segment(Flags.RST, 40000, seq_add(PEER_ISN, 10 + i))
+        challenges += [r for r in host.feed(rst) if r.flags == Flags.ACK]
+    assert len(challenges) == limit
+    assert host.drops().count("challenge-ack-rate-limited") == 200 - limit
+    host.run_until(SECOND)  # the next second (the SYN,ACK is retransmitted on the way)
+    later = host.feed(segment(Flags.RST, 40000, seq_add(PEER_ISN, 5)))
+    assert [r.flags for r in later] == [Flags.ACK]
