@@ -68,13 +68,18 @@ class SendBuffer:
         self.capacity = capacity
         self._queue = _ByteQueue()
 
+    # The lengths below read the queue's fields directly: they run several times per
+    # segment, and ``len(queue)`` would add a Python-level call each time.
+
     def __len__(self) -> int:
         """Bytes held: sent but unacknowledged plus not yet sent."""
-        return len(self._queue)
+        queue = self._queue
+        return len(queue._buf) - queue._start
 
     def free(self) -> int:
         """Room left for :meth:`write`."""
-        return max(self.capacity - len(self._queue), 0)
+        queue = self._queue
+        return max(self.capacity - len(queue._buf) + queue._start, 0)
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         """Queue as much of ``data`` as fits (RFC 9293 3.10.2 SEND); return bytes taken."""
@@ -124,11 +129,13 @@ class ReceiveBuffer:
 
     def readable(self) -> int:
         """Bytes the user can read now."""
-        return len(self._readable)
+        queue = self._readable
+        return len(queue._buf) - queue._start
 
     def window(self) -> int:
         """Free space to advertise as RCV.WND: ``capacity - readable()``."""
-        return max(self.capacity - len(self._readable), 0)
+        queue = self._readable
+        return max(self.capacity - len(queue._buf) + queue._start, 0)
 
     def has_out_of_order(self) -> bool:
         """True when pieces beyond a hole are held."""

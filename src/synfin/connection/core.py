@@ -69,6 +69,7 @@ class ConnectionCore:
         self.local_port = local_port
         self.remote_ip = ANY_IP
         self.remote_port = 0
+        self._conn_id: ConnId | None = None
         self.state = State.CLOSED
         self.tcb = Tcb()
         self.send_buffer = SendBuffer(config.send_buffer)
@@ -117,8 +118,15 @@ class ConnectionCore:
 
     @property
     def conn_id(self) -> ConnId:
-        """The 4-tuple from this end's point of view."""
-        return ConnId(self.local_ip, self.local_port, self.remote_ip, self.remote_port)
+        """The 4-tuple from this end's point of view. Kept between calls (the stack asks
+        several times per segment) and rebuilt when any of the four fields changed."""
+        cid = self._conn_id
+        if (cid is None or cid.remote_port != self.remote_port
+                or cid.remote_ip != self.remote_ip or cid.local_port != self.local_port
+                or cid.local_ip != self.local_ip):
+            cid = self._conn_id = ConnId(self.local_ip, self.local_port, self.remote_ip,
+                                         self.remote_port)
+        return cid
 
     # -- state changes (house rule 1) ------------------------------------------------------
 
