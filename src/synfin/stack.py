@@ -237,10 +237,12 @@ class Stack:
 
     # -- driver contract: input -----------------------------------------------------------
 
-    def on_packet(self, data: bytes, now: int) -> None:
-        """An IPv4 packet arrived at ``now``. Malformed ones are dropped with the reason."""
+    def on_packet(self, data: bytes, now: int, verify_checksums: bool = True) -> None:
+        """An IPv4 packet arrived at ``now``. Malformed ones are dropped with the reason.
+        ``verify_checksums=False`` is for a driver whose link vouches for the checksums (a
+        TUN device with checksum offload handing over the kernel's own packets)."""
         try:
-            packet = parse_packet(data)
+            packet = parse_packet(data, verify_checksums)
         except MalformedSegment as exc:
             self._count_drop(now, None, None, drops.MALFORMED, str(exc))
             return
