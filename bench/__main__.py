@@ -58,6 +58,8 @@ DESCRIPTIONS: dict[str, str] = {
     "tun_bulk_out_MBps": "MB/s synfin -> Linux, TUN MTU 1500",
     "tun_bulk_in_jumbo_MBps": "MB/s Linux -> synfin, TUN MTU 65535",
     "tun_bulk_out_jumbo_MBps": "MB/s synfin -> Linux, TUN MTU 65535",
+    "tun_bulk_in_offload_MBps": "MB/s Linux -> synfin, MTU 1500, driver checksum offload on",
+    "tun_bulk_in_jumbo_offload_MBps": "MB/s Linux -> synfin, MTU 65535, checksum offload on",
     "tun_raw_roundtrips_per_s": "bare Python UDP reflect over the TUN device, round trips/s",
     "tun_raw_roundtrips_2cpu_per_s": "the same with the Linux peer on the other CPU",
     "tun_lifecycle_vs_raw": "tun_lifecycle_per_s / tun_raw_roundtrips_per_s",
@@ -210,6 +212,8 @@ def write_plot(directory: Path, results: dict[str, float]) -> None:
     mb_keys = [("tun_bulk_in_MBps", "TUN in\n1500"), ("tun_bulk_out_MBps", "TUN out\n1500"),
                ("tun_bulk_in_jumbo_MBps", "TUN in\n65535"),
                ("tun_bulk_out_jumbo_MBps", "TUN out\n65535"),
+               ("tun_bulk_in_offload_MBps", "TUN in 1500\noffload"),
+               ("tun_bulk_in_jumbo_offload_MBps", "TUN in 65535\noffload"),
                ("inproc_bulk_MBps", "in memory\nMSS 1460")]
     _bars(axes[1], [(label, results[k]) for k, label in mb_keys if k in results]
           + [("PyTCP\nin", PYTCP["tun_bulk_in_MBps"]), ("PyTCP\nout", PYTCP["tun_bulk_out_MBps"])],

@@ -85,6 +85,7 @@ def test_tun_figures() -> None:
     positive(figures, "tun_lifecycle_per_s", "tun_bulk_in_MBps", "tun_bulk_out_MBps",
              "tun_bulk_in_jumbo_MBps", "tun_bulk_out_jumbo_MBps", "tun_raw_roundtrips_per_s",
              "tun_raw_roundtrips_2cpu_per_s",
+             "tun_bulk_in_offload_MBps", "tun_bulk_in_jumbo_offload_MBps",
              "tun_lifecycle_vs_raw", "tun_lifecycle_serve_per_s")
 
 
