@@ -199,7 +199,7 @@ def write_plot(directory: Path, results: dict[str, float]) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(17, 5.5))
+    fig, axes = plt.subplots(1, 3, figsize=(20, 6.5), width_ratios=[1.0, 1.3, 1.0])
     conn_keys = [("lifecycle_kernel_per_s", "kernel\nloopback"),
                  ("lifecycle_inproc_per_s", "synfin\nin memory"),
                  ("tun_lifecycle_per_s", "synfin\nover TUN"),
@@ -209,15 +209,15 @@ def write_plot(directory: Path, results: dict[str, float]) -> None:
           + [("PyTCP\nover TUN", PYTCP["tun_lifecycle_per_s"])],
           "connect + 1-byte echo + close per second", "per second",
           goal=GOALS["tun_lifecycle_per_s"][1], goal_label="TUN goal 5,000/s")
-    mb_keys = [("tun_bulk_in_MBps", "TUN in\n1500"), ("tun_bulk_out_MBps", "TUN out\n1500"),
-               ("tun_bulk_in_jumbo_MBps", "TUN in\n65535"),
-               ("tun_bulk_out_jumbo_MBps", "TUN out\n65535"),
-               ("tun_bulk_in_offload_MBps", "TUN in 1500\noffload"),
-               ("tun_bulk_in_jumbo_offload_MBps", "TUN in 65535\noffload"),
-               ("inproc_bulk_MBps", "in memory\nMSS 1460")]
+    mb_keys = [("tun_bulk_in_MBps", "TUN in 1500"), ("tun_bulk_out_MBps", "TUN out 1500"),
+               ("tun_bulk_in_jumbo_MBps", "TUN in 65535"),
+               ("tun_bulk_out_jumbo_MBps", "TUN out 65535"),
+               ("tun_bulk_in_offload_MBps", "TUN in 1500, offload"),
+               ("tun_bulk_in_jumbo_offload_MBps", "TUN in 65535, offload"),
+               ("inproc_bulk_MBps", "in memory, MSS 1460")]
     _bars(axes[1], [(label, results[k]) for k, label in mb_keys if k in results]
-          + [("PyTCP\nin", PYTCP["tun_bulk_in_MBps"]), ("PyTCP\nout", PYTCP["tun_bulk_out_MBps"])],
-          "bulk transfer (MB/s)", "MB/s", log=True)
+          + [("PyTCP in", PYTCP["tun_bulk_in_MBps"]), ("PyTCP out", PYTCP["tun_bulk_out_MBps"])],
+          "bulk transfer (MB/s)", "MB/s", log=True, rotate=True)
     margins = []
     for key, (comparison, target) in GOALS.items():
         if key in results and results[key] > 0:
@@ -231,6 +231,9 @@ def write_plot(directory: Path, results: dict[str, float]) -> None:
     ax.set_yticks(range(len(values)), names, fontsize=8)
     ax.axvline(1.0, color="black", linestyle="--", linewidth=1)
     ax.set_xscale("log")
+    ticks = [t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20) if min(values) / 2 <= t <= max(values) * 2]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.minorticks_off()
     ax.invert_yaxis()
     ax.set_title("goals: value / goal (>= 1 is met)")
     fig.suptitle("synfin benchmarks (medians of repeated runs)")
@@ -240,7 +243,8 @@ def write_plot(directory: Path, results: dict[str, float]) -> None:
 
 
 def _bars(ax: object, items: list[tuple[str, float]], title: str, ylabel: str, *,
-          goal: float | None = None, goal_label: str = "", log: bool = False) -> None:
+          goal: float | None = None, goal_label: str = "", log: bool = False,
+          rotate: bool = False) -> None:
     from matplotlib.axes import Axes
 
     assert isinstance(ax, Axes)
@@ -250,7 +254,10 @@ def _bars(ax: object, items: list[tuple[str, float]], title: str, ylabel: str, *
               else "tab:blue" for label in labels]
     bars = ax.bar(range(len(values)), values, color=colors)
     ax.bar_label(bars, labels=[fmt(v) for v in values], fontsize=8)
-    ax.set_xticks(range(len(values)), labels, fontsize=8)
+    if rotate:
+        ax.set_xticks(range(len(values)), labels, fontsize=8, rotation=30, ha="right")
+    else:
+        ax.set_xticks(range(len(values)), labels, fontsize=8)
     ax.set_title(title)
     ax.set_ylabel(ylabel)
     if log:
