@@ -79,7 +79,7 @@ def flood(config: Config, spoofed: int = SPOOFED, legit: int = LEGIT, seed: int 
     _, grown = traced_bytes(run)
     done = sum(1 for i, t in finished.items() if t - started[i] <= PATIENCE_US)
     return {"legit_success": done / legit, "mem_growth_MB": grown / 1e6,
-            "cookies_sent": float(server.drop_counts.get("syn-cookie-sent", 0))}
+            "cookies_sent": float(server.counters.get("syn-cookie-sent", 0))}
 
 
 def run(spoofed: int = SPOOFED, legit: int = LEGIT, seeds: tuple[int, ...] = (7, 8, 9),
