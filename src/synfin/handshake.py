@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from synfin.config import Config
+from synfin.seq import SEQ_MOD
 from synfin.wire.segment import (
     MssOption,
     NopOption,
@@ -22,6 +23,17 @@ MAX_WSCALE = 14
 #: Bytes the timestamps option takes in every segment once negotiated (with two NOPs).
 TIMESTAMPS_OPTION_LEN = 12
 _MAX_WINDOW_FIELD = 0xFFFF
+
+
+def tsval_at(now: int, offset: int) -> int:
+    """TSval: a 1 ms clock plus a secret offset (RFC 7323 section 5.4)."""
+    return (now // 1000 + offset) % SEQ_MOD
+
+
+def timestamps_options(tsval: int, tsecr: int) -> tuple[TcpOption, ...]:
+    """The timestamps option of a non-SYN segment, NOP-padded to 12 bytes (RFC 7323
+    Appendix A layout)."""
+    return (NopOption(), NopOption(), TimestampsOption(tsval, tsecr))
 
 
 def window_shift_for(buffer_size: int) -> int:

@@ -20,15 +20,22 @@ from typing import Protocol
 from synfin import drops
 from synfin.config import Config
 from synfin.connection import Connection
-from synfin.handshake import PeerSyn, negotiate, syn_options
+from synfin.handshake import (
+    TIMESTAMPS_OPTION_LEN,
+    PeerSyn,
+    negotiate,
+    syn_options,
+    timestamps_options,
+    tsval_at,
+)
 from synfin.isn import IsnGenerator
 from synfin.reset import reset_for_ack
-from synfin.seq import SEQ_MOD, segment_acceptable, seq_add, seq_lt
+from synfin.seq import segment_acceptable, seq_add, seq_lt
 from synfin.states import State
 from synfin.syncookies import decode_cookie, decode_ts_options, encode_cookie, encode_ts_options
 from synfin.trace.records import ConnId, StateChange, TimerFired, TimerStarted, TraceSink
 from synfin.wire.flags import Flags
-from synfin.wire.segment import NopOption, TcpOption, TcpSegment, TimestampsOption
+from synfin.wire.segment import TcpOption, TcpSegment
 
 RETRANSMIT = "retransmit"
 S = State
@@ -139,7 +146,7 @@ class Listener:
         flags = seg.flags & (Flags.SYN | Flags.ACK | Flags.RST)
         if flags == Flags.SYN and seg.seq == half.peer.isn:
             self._send_syn_ack(cid, half, now, "SYN,ACK again (duplicate SYN)")
-            self.host.count_drop(now, cid, "duplicate-syn", "SYN,ACK sent again")
+            self.host.count_drop(now, cid, drops.DUPLICATE_SYN, "SYN,ACK sent again")
             return
         if not self._half_open_sequence_ok(cid, half, seg, now):
             return
@@ -249,11 +256,17 @@ class Listener:
 
     # -- SYN,ACK, cookies, timers ---------------------------------------------------------
 
-    def _send_syn_ack(self, cid: ConnId, half: HalfOpen, now: int, reason: str) -> None:
+    def _tsval(self, cid: ConnId, now: int) -> int:
+        return tsval_at(now, self._isn.ts_offset(cid.local_ip, cid.remote_ip))
+
+    def _send_syn_ack(self, cid: ConnId, half: HalfOpen, now: int, reason: str,
+                      tsval: int | None = None) -> None:
+        """``<SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>`` with the options the SYN offered
+        (``tsval`` overrides our timestamp: a SYN cookie's encoded options)."""
         cfg = self.host.config
         peer = half.peer
-        tsval = (now // 1000 + self._isn.ts_offset(cid.local_ip, cid.remote_ip)) % SEQ_MOD
-        options = syn_options(cfg, negotiate(cfg, peer), tsval, peer.tsval or 0)
+        stamp = self._tsval(cid, now) if tsval is None else tsval
+        options = syn_options(cfg, negotiate(cfg, peer), stamp, peer.tsval or 0)
         seg = TcpSegment(self.port, cid.remote_port, half.iss, seq_add(peer.isn, 1),
                          Flags.SYN | Flags.ACK, min(cfg.recv_buffer, 0xFFFF), 0, options)
         self.host.send_segment(cid.remote_ip, seg, cid, reason)
@@ -264,34 +277,28 @@ class Listener:
         agreed = negotiate(cfg, half.peer)
         options: tuple[TcpOption, ...] = ()
         if agreed.ts_ok:
-            tsval = (now // 1000 + self._isn.ts_offset(cid.local_ip, cid.remote_ip)) % SEQ_MOD
-            options = (NopOption(), NopOption(), TimestampsOption(tsval, half.peer.tsval or 0))
+            options = timestamps_options(self._tsval(cid, now), half.peer.tsval or 0)
         seg = TcpSegment(self.port, cid.remote_port, seq_add(half.iss, 1),
                          seq_add(half.peer.isn, 1), Flags.ACK,
                          min(cfg.recv_buffer >> agreed.rcv_wscale, 0xFFFF), 0, options)
         self.host.send_segment(cid.remote_ip, seg, cid, reason)
 
     def _send_cookie(self, cid: ConnId, seg: TcpSegment, now: int) -> None:
-        """A stateless SYN,ACK whose ISS is a SYN cookie (RFC 4987 3.6). Without timestamps
-        the cookie cannot carry window scale and SACK, so they are not offered (as Linux)."""
+        """A stateless SYN,ACK whose ISS is a SYN cookie (RFC 4987 3.6). With timestamps the
+        low TSval bits carry the SYN's window scale and SACK-permitted; without them the
+        cookie cannot, so they are not offered (as Linux)."""
         peer = PeerSyn.from_segment(seg)
         cfg = self.host.config
         agreed = negotiate(cfg, peer)
-        mss = agreed.smss + (12 if agreed.ts_ok else 0)
+        mss = agreed.smss + (TIMESTAMPS_OPTION_LEN if agreed.ts_ok else 0)
         cookie = encode_cookie(self._cookie_secret, _four(cid), peer.isn, mss, now)
-        if not agreed.ts_ok:
-            peer = PeerSyn(peer.isn, peer.window, peer.mss)
-        half = HalfOpen(peer, cookie, now, 0, now)
+        tsval = None
         if agreed.ts_ok:
-            tsval = (now // 1000 + self._isn.ts_offset(cid.local_ip, cid.remote_ip)) % SEQ_MOD
-            coded = encode_ts_options(tsval, peer.wscale, peer.sack)
-            options = syn_options(cfg, negotiate(cfg, peer), coded, peer.tsval or 0)
-            syn_ack = TcpSegment(self.port, cid.remote_port, cookie, seq_add(peer.isn, 1),
-                                 Flags.SYN | Flags.ACK, min(cfg.recv_buffer, 0xFFFF), 0,
-                                 options)
-            self.host.send_segment(cid.remote_ip, syn_ack, cid, "SYN,ACK with SYN cookie")
+            tsval = encode_ts_options(self._tsval(cid, now), peer.wscale, peer.sack)
         else:
-            self._send_syn_ack(cid, half, now, "SYN,ACK with SYN cookie")
+            peer = PeerSyn(peer.isn, peer.window, peer.mss)
+        self._send_syn_ack(cid, HalfOpen(peer, cookie, now, 0, now), now,
+                           "SYN,ACK with SYN cookie", tsval)
         self.host.count("syn-cookie-sent")
 
     def on_timer(self, cid: ConnId, now: int) -> None:

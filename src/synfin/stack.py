@@ -27,10 +27,11 @@ from synfin.config import Config
 from synfin.connection import Connection, Outgoing
 from synfin.connection.core import ConnectionCore
 from synfin.errors import CONNECTION_ALREADY_EXISTS, INSUFFICIENT_RESOURCES, LocalError
+from synfin.handshake import timestamps_options, tsval_at
 from synfin.isn import IsnGenerator
 from synfin.listener import Listener
 from synfin.reset import reset_for
-from synfin.seq import SEQ_MOD, seq_add
+from synfin.seq import seq_add
 from synfin.states import State
 from synfin.timewait import (
     CHALLENGE_REASONS,
@@ -55,7 +56,7 @@ from synfin.variants import TWO_WAY_HANDSHAKE
 from synfin.wire import MalformedSegment, Packet, TcpSegment, emit_packet, parse_packet
 from synfin.wire.flags import Flags
 from synfin.wire.ipv4 import unpack_ip
-from synfin.wire.segment import NopOption, TcpOption, TimestampsOption
+from synfin.wire.segment import TcpOption
 
 ANY = "0.0.0.0"
 TIME_WAIT_TIMER = "time-wait"
@@ -323,8 +324,7 @@ class Stack:
         """``<SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>`` from a TIME-WAIT record."""
         options: tuple[TcpOption, ...] = ()
         if record.ts_recent is not None:
-            tsval = (now // 1000 + record.ts_offset) % SEQ_MOD
-            options = (NopOption(), NopOption(), TimestampsOption(tsval, record.ts_recent))
+            options = timestamps_options(tsval_at(now, record.ts_offset), record.ts_recent)
         window = min(self.config.recv_buffer >> record.rcv_wscale, 0xFFFF)
         seg = TcpSegment(cid.local_port, cid.remote_port, record.snd_nxt, record.rcv_nxt,
                          Flags.ACK, window, 0, options)

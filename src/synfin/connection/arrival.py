@@ -228,7 +228,7 @@ class Arrival(Timeouts):
                 == Flags.SYN and seg.seq == self.tcb.irs):
             self.tcb.snd_nxt = self.tcb.iss
             self._rtt_seq = None
-            self._drop(seg, now, "duplicate-syn", "SYN,ACK sent again")
+            self._drop(seg, now, drops.DUPLICATE_SYN, "SYN,ACK sent again")
             return True
         return False
 

@@ -9,7 +9,7 @@ same code resends. ACKs ride on whatever goes out; a pure ACK goes only when not
 from __future__ import annotations
 
 from synfin.connection.core import PERSIST, RETRANSMIT, ConnectionCore, Outgoing
-from synfin.handshake import Negotiated, syn_options
+from synfin.handshake import Negotiated, syn_options, timestamps_options, tsval_at
 from synfin.seq import SEQ_MOD, seq_add, seq_diff, seq_ge, seq_gt
 from synfin.states import State
 from synfin.variants import TWO_WAY_HANDSHAKE
@@ -19,7 +19,6 @@ from synfin.wire.segment import (
     SackOption,
     TcpOption,
     TcpSegment,
-    TimestampsOption,
 )
 
 _NO_OUTPUT = frozenset({State.CLOSED, State.LISTEN})
@@ -281,7 +280,7 @@ class Output(ConnectionCore):
 
     def _tsval(self, now: int) -> int:
         """TSval: a 1 ms clock plus a random per-connection offset (RFC 7323 5.4)."""
-        return (now // 1000 + self.tcb.ts_offset) % SEQ_MOD
+        return tsval_at(now, self.tcb.ts_offset)
 
     def _syn_options(self, now: int) -> tuple[TcpOption, ...]:
         """Options of our SYN, or of our SYN,ACK (only those the SYN offered)."""
@@ -296,7 +295,7 @@ class Output(ConnectionCore):
         tcb = self.tcb
         opts: list[TcpOption] = []
         if tcb.ts_ok:
-            opts += [NopOption(), NopOption(), TimestampsOption(self._tsval(now), tcb.ts_recent)]
+            opts += timestamps_options(self._tsval(now), tcb.ts_recent)
         if tcb.sack_ok and self.recv_buffer.has_out_of_order():
             room = 3 if tcb.ts_ok else 4
             base = tcb.rcv_nxt

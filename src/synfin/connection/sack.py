@@ -38,7 +38,9 @@ class SackScoreboard:
         return new
 
     def advance(self, snd_una: int) -> None:
-        """SND.UNA moved: forget what lies below it."""
+        """SND.UNA moved: forget what lies below it (nothing to do on the common path)."""
+        if not self._blocks:
+            return
         kept = []
         for start, end in self._blocks:
             if seq_gt(end, snd_una):
