@@ -415,6 +415,17 @@ class _Parser:
             left = OrExpr(left, self.primary())
         return left
 
+    def expr_list(self, close: str, expected: str) -> tuple[Expr, ...]:
+        """Comma-separated expressions up to ``close`` (which is consumed)."""
+        items: list[Expr] = []
+        if not self.punct(close):
+            items.append(self.expr())
+            while self.punct(","):
+                self.pos += 1
+                items.append(self.expr())
+        self.take("PUNCT", close, expected)
+        return tuple(items)
+
     def primary(self) -> Expr:
         tok = self.peek()
         if tok is None:
@@ -437,25 +448,12 @@ class _Parser:
             self.pos += 1
             if self.punct("("):
                 self.pos += 1
-                args: list[Expr] = []
-                if not self.punct(")"):
-                    args.append(self.expr())
-                    while self.punct(","):
-                        self.pos += 1
-                        args.append(self.expr())
-                self.take("PUNCT", ")", "')' after the arguments")
-                return CallExpr(tok.text, tuple(args))
+                args = self.expr_list(")", "')' after the arguments")
+                return CallExpr(tok.text, args)
             return WordExpr(tok.text)
         if self.punct("["):
             self.pos += 1
-            items: list[Expr] = []
-            if not self.punct("]"):
-                items.append(self.expr())
-                while self.punct(","):
-                    self.pos += 1
-                    items.append(self.expr())
-            self.take("PUNCT", "]", "',' or ']' in the array")
-            return ListExpr(tuple(items))
+            return ListExpr(self.expr_list("]", "',' or ']' in the array"))
         if self.punct("{"):
             return self.struct()
         raise self.error("expected an expression")

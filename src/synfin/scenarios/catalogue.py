@@ -238,20 +238,23 @@ def lost_syn(opts: Options) -> World:
     return world
 
 
-def lost_syn_ack(opts: Options) -> World:
+def _greeting_exchange(opts: Options) -> World:
+    """The server speaks first (a greeting, as SMTP); the client answers and closes."""
     world = _world(opts)
     world.serve(Script(GREETING, CloseWhen.ON_EOF))
     world.open(0, Script(b"QUIT\r\n", CloseWhen.AFTER_SEND, send_after_receiving=len(GREETING),
                          close_after_receiving=len(GREETING)))
+    return world
+
+
+def lost_syn_ack(opts: Options) -> World:
+    world = _greeting_exchange(opts)
     world.net.drop(all_of(FROM_SERVER, flags_exactly(Flags.SYN | Flags.ACK)), nth=1)
     return world
 
 
 def lost_handshake_ack(opts: Options) -> World:
-    world = _world(opts)
-    world.serve(Script(GREETING, CloseWhen.ON_EOF))
-    world.open(0, Script(b"QUIT\r\n", CloseWhen.AFTER_SEND, send_after_receiving=len(GREETING),
-                         close_after_receiving=len(GREETING)))
+    world = _greeting_exchange(opts)
     world.net.drop(all_of(FROM_CLIENT, _pure_ack_without_payload()), nth=1)
     return world
 
