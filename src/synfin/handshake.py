@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from synfin.config import Config
-from synfin.seq import SEQ_MOD
+from synfin.seq import SEQ_MOD, seq_lt
+from synfin.wire.flags import Flags
 from synfin.wire.segment import (
     MssOption,
     NopOption,
@@ -34,6 +35,14 @@ def timestamps_options(tsval: int, tsecr: int) -> tuple[TcpOption, ...]:
     """The timestamps option of a non-SYN segment, NOP-padded to 12 bytes (RFC 7323
     Appendix A layout)."""
     return (NopOption(), NopOption(), TimestampsOption(tsval, tsecr))
+
+
+def paws_rejects(seg: TcpSegment, ts_recent: int | None) -> bool:
+    """RFC 7323 5.3 R1 (PAWS): with timestamps in use (``ts_recent`` not ``None``), a
+    non-RST segment whose TSval is older than TS.Recent is an old duplicate."""
+    ts = seg.timestamps
+    return (ts_recent is not None and ts is not None and not seg.flags & Flags.RST
+            and seq_lt(ts.tsval, ts_recent))
 
 
 def window_shift_for(buffer_size: int) -> int:

@@ -24,13 +24,14 @@ from synfin.handshake import (
     TIMESTAMPS_OPTION_LEN,
     PeerSyn,
     negotiate,
+    paws_rejects,
     syn_options,
     timestamps_options,
     tsval_at,
 )
 from synfin.isn import IsnGenerator
 from synfin.reset import reset_for_ack
-from synfin.seq import segment_acceptable, seq_add, seq_lt
+from synfin.seq import segment_acceptable, seq_add
 from synfin.states import State
 from synfin.syncookies import decode_cookie, decode_ts_options, encode_cookie, encode_ts_options
 from synfin.trace.records import ConnId, StateChange, TimerFired, TimerStarted, TraceSink
@@ -171,10 +172,8 @@ class Listener:
         """First step (RFC 9293 3.10.7.4, with PAWS, RFC 7323 5.3): an unacceptable segment
         is answered with ``<SEQ=ISS+1><ACK=RCV.NXT><CTL=ACK>`` unless it is a RST."""
         cfg = self.host.config
-        ts = seg.timestamps
         rcv_nxt = seq_add(half.peer.isn, 1)
-        paws = (cfg.timestamps and half.peer.tsval is not None and ts is not None
-                and not seg.flags & Flags.RST and seq_lt(ts.tsval, half.peer.tsval))
+        paws = paws_rejects(seg, half.peer.tsval if cfg.timestamps else None)
         if not paws and segment_acceptable(seg.seq, seg.seg_len, rcv_nxt, cfg.recv_buffer):
             return True
         if seg.flags & Flags.RST:

@@ -19,6 +19,7 @@ from enum import Enum
 from typing import NamedTuple
 
 from synfin import drops
+from synfin.handshake import paws_rejects
 from synfin.seq import segment_acceptable, seq_add, seq_gt, seq_lt
 from synfin.wire.flags import Flags
 from synfin.wire.ipv4 import pack_ip
@@ -62,7 +63,6 @@ def time_wait_verdict(seg: TcpSegment, rcv_nxt: int, rcv_wnd: int, ts_recent: in
     challenge ACKs, which the caller rate-limits.
     """
     flags = seg.flags
-    ts = seg.timestamps
     if flags & Flags.RST:
         return TwVerdict(TwAction.DROP, drops.RST_IN_TIME_WAIT)
     if flags & Flags.SYN:
@@ -71,7 +71,7 @@ def time_wait_verdict(seg: TcpSegment, rcv_nxt: int, rcv_wnd: int, ts_recent: in
         return TwVerdict(TwAction.ACK, drops.SYN_IN_WINDOW_CHALLENGED)
     if flags & Flags.FIN and seq_add(seg.seq, seg.seg_len) == rcv_nxt:
         return TwVerdict(TwAction.ACK_RESTART, "fin-retransmission-in-time-wait")
-    if ts_recent is not None and ts is not None and seq_lt(ts.tsval, ts_recent):
+    if paws_rejects(seg, ts_recent):
         return TwVerdict(TwAction.ACK, drops.PAWS)
     if not segment_acceptable(seg.seq, seg.seg_len, rcv_nxt, rcv_wnd):
         return TwVerdict(TwAction.ACK, drops.SEQ_UNACCEPTABLE)

@@ -11,6 +11,7 @@ from synfin import drops
 from synfin.connection.core import FIN_WAIT_2, PERSIST, RETRANSMIT, TIME_WAIT
 from synfin.connection.timeouts import Timeouts
 from synfin.errors import CONNECTION_REFUSED, CONNECTION_RESET
+from synfin.handshake import paws_rejects
 from synfin.reset import reset_for, reset_for_ack
 from synfin.rto import RtoEstimator
 from synfin.seq import (
@@ -236,7 +237,7 @@ class Arrival(Timeouts):
         """First step: the acceptability test of RFC 9293 3.10.7.4, and PAWS (RFC 7323 5).
         An unacceptable segment is answered with an ACK unless it is a RST."""
         tcb = self.tcb
-        if self._paws_rejects(seg):
+        if paws_rejects(seg, tcb.ts_recent if tcb.ts_ok else None):
             if not seg.flags & Flags.RST:
                 self._send_ack_now(now, "ACK for segment failing PAWS (RFC 7323 5.3)")
             self._drop(seg, now, drops.PAWS)
@@ -249,12 +250,6 @@ class Arrival(Timeouts):
             self._send_ack_now(now, "ACK for unacceptable segment (RFC 9293 3.10.7.4)")
             self._drop(seg, now, drops.SEQ_UNACCEPTABLE)
         return False
-
-    def _paws_rejects(self, seg: TcpSegment) -> bool:
-        """RFC 7323 5.3 R1: a timestamp older than TS.Recent marks an old duplicate."""
-        ts = seg.timestamps
-        return (self.tcb.ts_ok and ts is not None and not seg.flags & Flags.RST
-                and seq_lt(ts.tsval, self.tcb.ts_recent))
 
     def _update_ts_recent(self, seg: TcpSegment) -> None:
         """RFC 7323 4.3: remember the peer's TSval of an in-order segment."""
