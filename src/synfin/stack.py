@@ -204,7 +204,7 @@ class Stack:
     # -- what listeners use (ListenerHost) ------------------------------------------------
 
     def new_connection(self, port: int) -> Connection:
-        conn = Connection(self.config, self.address, port, isn=self._isn, rng=self._rng,
+        conn = Connection(self.config, self.address, port, isn=self._isn,
                           sink=self.sink)
         conn.on_wake = self._wake
         return conn

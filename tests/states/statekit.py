@@ -23,7 +23,6 @@ and ``synfin.docs_gen`` reads the markers to list each arrow's tests in docs/sta
 from __future__ import annotations
 
 import functools
-import random
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -90,11 +89,11 @@ class Kit:
     """One Connection under test and a scripted peer talking to it."""
 
     def __init__(self, config: Config | None = None, *, peer_iss: int = PEER_ISS,
-                 seed: int = 1, start: int = 1_000_000) -> None:
+                 start: int = 1_000_000) -> None:
         self.config = config if config is not None else KIT_CONFIG
         self.sink = ListSink()
         self.conn = Connection(self.config, LOCAL_IP, LOCAL_PORT,
-                               isn=IsnGenerator(b"statekit"), rng=random.Random(seed),
+                               isn=IsnGenerator(b"statekit"),
                                sink=self.sink)
         self.now = start
         self.peer_iss = peer_iss

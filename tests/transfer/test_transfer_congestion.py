@@ -42,7 +42,7 @@ def _sampler(pair: Pair) -> list[Sample]:
         acked = seq_diff(s.snd_una, conn.tcb.iss) - 1
         if acked < 0:
             return
-        new = Sample(pair.net.now, acked, s.cwnd, s.ssthresh, conn.bytes_in_flight())
+        new = Sample(pair.net.now, acked, s.cwnd, s.ssthresh, conn.flight_size())
         last = samples[-1] if samples else None
         if last is None or (last.acked, last.cwnd, last.ssthresh, last.flight) != (
                 new.acked, new.cwnd, new.ssthresh, new.flight):

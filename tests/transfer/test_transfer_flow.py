@@ -93,7 +93,7 @@ def _max_in_flight(pair: Pair) -> list[int]:
     def sample() -> None:
         conn = pair.client_app.conn
         if conn is not None:
-            seen[0] = max(seen[0], conn.bytes_in_flight())
+            seen[0] = max(seen[0], conn.flight_size())
     pair.net.on_step(sample)
     return seen
 

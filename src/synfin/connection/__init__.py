@@ -7,8 +7,6 @@ trace), ``output`` (what to send), ``negotiation`` (ISS and SYN options), ``time
 
 from __future__ import annotations
 
-import random
-
 from synfin.config import Config
 from synfin.connection.core import Outgoing
 from synfin.connection.user import ConnectionStatus, UserCalls
@@ -21,8 +19,7 @@ __all__ = ["Connection", "ConnectionStatus", "Outgoing"]
 class Connection(UserCalls):
     """A TCP connection endpoint. Feed it segments and time; take segments out.
 
-    >>> conn = Connection(Config(), "10.0.0.1", 40000, isn=IsnGenerator(b"k"),
-    ...                   rng=random.Random(1))
+    >>> conn = Connection(Config(), "10.0.0.1", 40000, isn=IsnGenerator(b"k"))
     >>> conn.open_active("10.0.0.2", 80, now=0)
     >>> [seg.flags.short() for seg in conn.poll_transmit(0)]
     ['SYN']
@@ -35,10 +32,9 @@ class Connection(UserCalls):
         local_port: int,
         *,
         isn: IsnGenerator,
-        rng: random.Random,
         sink: TraceSink = NULL_SINK,
     ) -> None:
-        super().__init__(config, local_ip, local_port, isn=isn, rng=rng, sink=sink)
+        super().__init__(config, local_ip, local_port, isn=isn, sink=sink)
 
     def __repr__(self) -> str:
         return f"<Connection {self.conn_id} {self.state}>"

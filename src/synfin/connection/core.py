@@ -4,7 +4,6 @@ state changes checked against the RFC table, named timers, and trace records.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -61,7 +60,6 @@ class ConnectionCore:
         local_port: int,
         *,
         isn: IsnGenerator,
-        rng: random.Random,
         sink: TraceSink,
     ) -> None:
         self.config = config
@@ -89,7 +87,6 @@ class ConnectionCore:
         self.orphaned = False
         self.nagle = config.nagle
         self._isn = isn
-        self._rng = rng
         self._sink = sink
         self._outbox: list[Outgoing] = []
         self._ack_reason = ""  # non-empty: an ACK must go out at the next output

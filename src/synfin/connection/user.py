@@ -18,7 +18,6 @@ from synfin.errors import (
     REMOTE_SOCKET_UNSPECIFIED,
     LocalError,
 )
-from synfin.seq import seq_diff
 from synfin.states import State
 
 S = State
@@ -86,7 +85,7 @@ class UserCalls(Arrival):
         callback) stay."""
         keep = self.on_wake, self.nagle
         ConnectionCore.__init__(self, self.config, self.local_ip, self.local_port,
-                                isn=self._isn, rng=self._rng, sink=self._sink)
+                                isn=self._isn, sink=self._sink)
         self.on_wake, self.nagle = keep
 
     def send(self, data: bytes, now: int) -> int:
@@ -223,6 +222,3 @@ class UserCalls(Arrival):
         if self._last_advertised < half and grown >= min(half, self.tcb.smss):
             self._ack_soon("window update")
             self._wake()
-
-    def bytes_in_flight(self) -> int:
-        return seq_diff(self.tcb.snd_max, self.tcb.snd_una)
