@@ -228,40 +228,17 @@ class _Parser:
     # -- packets --------------------------------------------------------------------------
 
     def packet(self, line: int) -> PacketSpec:
+        """``< flags start:end(len) [ack N] [win N] [urg N] [<options>]`` (or ``>``)."""
         inbound = self.take().text == "<"
-        for unsupported in ("udp", "icmp", "ipv6", "ipv4", "gre", "mpls"):
-            if self.at("WORD", unsupported):
-                raise ScriptError(self.path, line,
-                                  f"{unsupported} packets are not supported (TCP over IPv4 "
-                                  "only)")
-        if self.punct("(") or self.punct("["):
-            raise ScriptError(self.path, line, "IP header details (ecn, tos, ttl, flowlabel) "
-                                               "are not supported")
+        self.reject_non_tcp(line)
         src_port = dst_port = None
         if self.at("INT") and self.punct(">", 1):
             src_port = self.port(self.integer("source port"))
             self.pos += 1
             dst_port = self.port(self.integer("destination port"))
         flags_text = self.flags()
-        flags = Flags(0)
-        for ch in flags_text:
-            if ch not in FLAG_LETTERS:
-                raise ScriptError(self.path, line, f"Invalid TCP flag: '{ch}'")
-            flags |= FLAG_LETTERS[ch]
-        start = self.integer("start sequence number")
-        self.take("PUNCT", ":", "':' in start:end(length)")
-        end = self.integer("end sequence number")
-        self.take("PUNCT", "(", "'(' in start:end(length)")
-        length = self.integer("payload length")
-        self.take("PUNCT", ")", "')' in start:end(length)")
-        for value, what in ((start, "start"), (end, "end")):
-            if not 0 <= value < _U32:
-                raise ScriptError(self.path, line, f"TCP {what} sequence number out of range")
-        if not 0 <= length <= 0xFFFF:
-            raise ScriptError(self.path, line, "TCP payload size out of range")
-        if end != (start + length) % _U32:
-            raise ScriptError(self.path, line,
-                              "inconsistent TCP sequence numbers and payload size")
+        flags = self.flag_bits(flags_text, line)
+        start, end, length = self.sequence_range(line)
         ack = window = urgent = None
         if self.at("WORD", "ack"):
             self.pos += 1
@@ -281,16 +258,56 @@ class _Parser:
         if inbound and options is None:
             raise ScriptError(self.path, line,
                               "<...> for TCP options can only be used with outbound packets")
-        if options:
-            size = sum(o.length for o in options)
-            if size % 4:
-                raise ScriptError(self.path, line,
-                                  "TCP options are not padded correctly to ensure TCP header "
-                                  f"is a multiple of 4 bytes: {size % 4} excess bytes")
-            if size > _MAX_OPTION_BYTES:
-                raise ScriptError(self.path, line, "TCP option list too long")
+        self.check_option_size(options, line)
         return PacketSpec(inbound, flags, flags_text or "-", start, end, length, ack, window,
                           urgent, options, src_port, dst_port)
+
+    def reject_non_tcp(self, line: int) -> None:
+        for unsupported in ("udp", "icmp", "ipv6", "ipv4", "gre", "mpls"):
+            if self.at("WORD", unsupported):
+                raise ScriptError(self.path, line,
+                                  f"{unsupported} packets are not supported (TCP over IPv4 "
+                                  "only)")
+        if self.punct("(") or self.punct("["):
+            raise ScriptError(self.path, line, "IP header details (ecn, tos, ttl, flowlabel) "
+                                               "are not supported")
+
+    def flag_bits(self, flags_text: str, line: int) -> Flags:
+        flags = Flags(0)
+        for ch in flags_text:
+            if ch not in FLAG_LETTERS:
+                raise ScriptError(self.path, line, f"Invalid TCP flag: '{ch}'")
+            flags |= FLAG_LETTERS[ch]
+        return flags
+
+    def sequence_range(self, line: int) -> tuple[int, int, int]:
+        """``start:end(length)``, checked for range and consistency."""
+        start = self.integer("start sequence number")
+        self.take("PUNCT", ":", "':' in start:end(length)")
+        end = self.integer("end sequence number")
+        self.take("PUNCT", "(", "'(' in start:end(length)")
+        length = self.integer("payload length")
+        self.take("PUNCT", ")", "')' in start:end(length)")
+        for value, what in ((start, "start"), (end, "end")):
+            if not 0 <= value < _U32:
+                raise ScriptError(self.path, line, f"TCP {what} sequence number out of range")
+        if not 0 <= length <= 0xFFFF:
+            raise ScriptError(self.path, line, "TCP payload size out of range")
+        if end != (start + length) % _U32:
+            raise ScriptError(self.path, line,
+                              "inconsistent TCP sequence numbers and payload size")
+        return start, end, length
+
+    def check_option_size(self, options: tuple[OptionSpec, ...] | None, line: int) -> None:
+        if not options:
+            return
+        size = sum(o.length for o in options)
+        if size % 4:
+            raise ScriptError(self.path, line,
+                              "TCP options are not padded correctly to ensure TCP header "
+                              f"is a multiple of 4 bytes: {size % 4} excess bytes")
+        if size > _MAX_OPTION_BYTES:
+            raise ScriptError(self.path, line, "TCP option list too long")
 
     def port(self, value: int) -> int:
         if not 0 <= value <= 0xFFFF:
